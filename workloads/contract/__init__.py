@@ -1,0 +1,25 @@
+"""The user event contract shared by the producer, the streaming job and the infrastructure."""
+
+from workloads.contract.events import (
+    CONTRACT_VERSION,
+    EVENT_FIELDS,
+    PRIMARY_KEY,
+    Field,
+    FieldType,
+    ValidationError,
+    cassandra_table_ddl,
+    json_schema,
+    validate_event,
+)
+
+__all__ = [
+    "CONTRACT_VERSION",
+    "EVENT_FIELDS",
+    "PRIMARY_KEY",
+    "Field",
+    "FieldType",
+    "ValidationError",
+    "cassandra_table_ddl",
+    "json_schema",
+    "validate_event",
+]
