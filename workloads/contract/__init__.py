@@ -8,6 +8,8 @@ from workloads.contract.events import (
     FieldType,
     ValidationError,
     cassandra_table_ddl,
+    decode_event,
+    encode_event,
     json_schema,
     validate_event,
 )
@@ -20,6 +22,8 @@ __all__ = [
     "FieldType",
     "ValidationError",
     "cassandra_table_ddl",
+    "decode_event",
+    "encode_event",
     "json_schema",
     "validate_event",
 ]

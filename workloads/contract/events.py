@@ -8,6 +8,7 @@ field here changes all of them together, so producer and job cannot drift apart.
 from __future__ import annotations
 
 import enum
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -122,6 +123,24 @@ def validate_event(event: Mapping[str, Any]) -> None:
         _check_value(field, value)
     if event["schema_version"] != CONTRACT_VERSION:
         raise ValidationError(f"schema_version: expected {CONTRACT_VERSION}, got {event['schema_version']}")
+
+
+def encode_event(event: Mapping[str, Any]) -> bytes:
+    """Validate, then serialise to the compact UTF-8 JSON that goes on the wire as the Kafka value."""
+    validate_event(event)
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode_event(raw: bytes | str) -> dict[str, Any]:
+    """Parse a Kafka value back into an event, raising ValidationError if it is not a valid one."""
+    try:
+        event = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValidationError(f"not JSON: {error}") from None
+    if not isinstance(event, dict):
+        raise ValidationError(f"expected a JSON object, got {type(event).__name__}")
+    validate_event(event)
+    return event
 
 
 def json_schema() -> dict[str, Any]:

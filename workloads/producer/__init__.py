@@ -1,0 +1,1 @@
+"""The pipeline's source: random user profiles turned into contract events on Kafka."""

@@ -1,0 +1,212 @@
+"""The produce loop: fetch profiles, transform, pace, send, report, and stop cleanly."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from workloads.contract import ValidationError, encode_event
+from workloads.producer.kafka_sink import DeliveryCounts
+from workloads.producer.sources import ProfileSource
+from workloads.producer.transform import to_event
+
+log = logging.getLogger(__name__)
+
+_LOGGED_REJECTIONS = 20  # log each reason for the first few, then only count
+_MAX_POLL_WHILE_PACING_S = 0.1
+
+
+class EventSink(Protocol):
+    counts: DeliveryCounts
+    fatal_error: str | None
+
+    def send(self, topic: str, key: str, value: bytes) -> None: ...
+    def poll(self, timeout_s: float) -> None: ...
+    def flush(self, timeout_s: float) -> int: ...
+
+
+class RateLimiter:
+    """Paces sends to `rate` per second; the schedule, not each gap, is kept, so it does not drift.
+
+    After a stall (a slow API call) it catches up by at most `max_burst_s` worth of events rather
+    than flooding the broker with everything the stall "owed".
+    """
+
+    def __init__(self, rate: float, max_burst_s: float = 1.0) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self._interval_s = 1.0 / rate
+        self._max_burst_s = max_burst_s
+        self._next_due: float | None = None
+
+    def delay(self, now: float) -> float:
+        """Seconds to wait before the next send is due (0 when it is due)."""
+        return 0.0 if self._next_due is None else max(0.0, self._next_due - now)
+
+    def record_send(self, now: float) -> None:
+        due = now if self._next_due is None else max(self._next_due, now - self._max_burst_s)
+        self._next_due = due + self._interval_s
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A bounded run for DAG tasks; both None means run until stopped."""
+
+    count: int | None = None
+    duration_s: float | None = None
+
+
+@dataclass
+class RunSummary:
+    sent: int
+    delivered: int
+    failed: int
+    undelivered: int
+    rejected: int
+    elapsed_s: float
+    rejections: Counter[str] = field(default_factory=Counter)
+    fatal_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True only if every event handed to Kafka was acknowledged."""
+        return self.failed == 0 and self.undelivered == 0 and self.fatal_error is None
+
+    def describe(self) -> str:
+        return (
+            f"summary sent={self.sent} delivered={self.delivered} failed={self.failed} "
+            f"undelivered={self.undelivered} rejected={self.rejected} elapsed={self.elapsed_s:.1f}s "
+            f"rejections={dict(self.rejections.most_common(5))}"
+        )
+
+
+def progress_line(previous: DeliveryCounts, current: DeliveryCounts, rejected: int, interval_s: float) -> str:
+    rate = (current.delivered - previous.delivered) / interval_s if interval_s > 0 else 0.0
+    return (
+        f"progress sent={current.sent} delivered={current.delivered} failed={current.failed} "
+        f"in_flight={current.in_flight} rejected={rejected} rate={rate:.1f}/s"
+    )
+
+
+def made_progress(previous: DeliveryCounts, current: DeliveryCounts) -> bool:
+    """Healthy: deliveries advanced, or nothing is waiting and nothing new failed (idle at a low rate)."""
+    if current.failed > previous.failed and current.delivered == previous.delivered:
+        return False
+    return current.delivered > previous.delivered or current.in_flight == 0
+
+
+def touch(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+
+
+def _reason_kind(reason: str) -> str:
+    """The field part of a rejection reason (`latitude: ...` -> `latitude`), for grouping counts."""
+    return reason.split(":", 1)[0]
+
+
+class ProgressReporter:
+    """A progress line, and a touched health file while healthy, at most once per interval."""
+
+    def __init__(self, interval_s: float, report: Callable[[str], None], health_file: Path | None, now: float) -> None:
+        self._interval_s = interval_s
+        self._report = report
+        self._health_file = health_file
+        self._last_at = now
+        self._last_counts = DeliveryCounts()
+
+    def maybe_report(self, now: float, counts: DeliveryCounts, rejected: int, *, force: bool = False) -> None:
+        elapsed = now - self._last_at
+        if not force and elapsed < self._interval_s:
+            return
+        current = DeliveryCounts(counts.sent, counts.delivered, counts.failed)
+        self._report(progress_line(self._last_counts, current, rejected, elapsed))
+        if self._health_file is not None and made_progress(self._last_counts, current):
+            touch(self._health_file)
+        self._last_at, self._last_counts = now, current
+
+
+@dataclass
+class Producer:
+    """Wires a profile source to an event sink under a rate, limits and a stop signal."""
+
+    source: ProfileSource
+    sink: EventSink
+    topic: str
+    pseudonym_key: bytes
+    events_per_second: float
+    batch_size: int
+    progress_interval_s: float
+    delivery_timeout_s: float
+    health_file: Path | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    report: Callable[[str], None] = log.info
+
+    def run(self, limits: Limits) -> RunSummary:
+        """Produce until the limits are reached or `stop` is set, then flush and account for every event."""
+        started = self.clock()
+        limiter = RateLimiter(self.events_per_second)
+        progress = ProgressReporter(self.progress_interval_s, self.report, self.health_file, started)
+        rejections: Counter[str] = Counter()
+        attempted = 0
+
+        def finished() -> bool:
+            return (
+                self.stop.is_set()
+                or self.sink.fatal_error is not None
+                or (limits.count is not None and attempted >= limits.count)
+                or (limits.duration_s is not None and self.clock() - started >= limits.duration_s)
+            )
+
+        def wait_for_turn() -> bool:
+            """Serve delivery reports until the rate allows the next send; False if stopped meanwhile."""
+            while (wait := limiter.delay(self.clock())) > 0:
+                if finished():
+                    return False
+                self.sink.poll(min(wait, _MAX_POLL_WHILE_PACING_S))
+                progress.maybe_report(self.clock(), self.sink.counts, rejections.total())
+            return True
+
+        while not finished():
+            wanted = self.batch_size if limits.count is None else min(self.batch_size, limits.count - attempted)
+            batch = self.source.fetch(wanted)
+            for profile in batch.profiles:
+                if finished() or not wait_for_turn():
+                    break
+                attempted += 1
+                try:
+                    event = to_event(
+                        profile, source=batch.source, pseudonym_key=self.pseudonym_key, event_time=self.wall_clock()
+                    )
+                except ValidationError as error:
+                    rejections[_reason_kind(error.reason)] += 1
+                    if rejections.total() <= _LOGGED_REJECTIONS:
+                        log.warning("rejected %s record: %s", batch.source, error.reason)
+                    continue
+                self.sink.send(self.topic, event["user_id"], encode_event(event))
+                limiter.record_send(self.clock())
+                progress.maybe_report(self.clock(), self.sink.counts, rejections.total())
+
+        self.report(f"stopping: flushing {self.sink.counts.in_flight} in-flight events")
+        self.sink.flush(self.delivery_timeout_s + 5.0)
+        counts = self.sink.counts
+        progress.maybe_report(self.clock(), counts, rejections.total(), force=True)
+        return RunSummary(
+            sent=counts.sent,
+            delivered=counts.delivered,
+            failed=counts.failed,
+            undelivered=counts.in_flight,
+            rejected=rejections.total(),
+            elapsed_s=self.clock() - started,
+            rejections=rejections,
+            fatal_error=self.sink.fatal_error,
+        )
