@@ -1,0 +1,161 @@
+"""The event contract: validation, wire encoding, JSON Schema and Cassandra DDL agree with the fields."""
+
+import json
+
+import pytest
+
+from workloads.contract import (
+    CONTRACT_VERSION,
+    EVENT_FIELDS,
+    PRIMARY_KEY,
+    FieldType,
+    ValidationError,
+    cassandra_table_ddl,
+    decode_event,
+    encode_event,
+    json_schema,
+    validate_event,
+)
+
+
+def valid_event(**overrides):
+    event = {
+        "event_id": "0b9f1c3e-8d5a-5b44-9a43-1f6f2a9b7c10",
+        "event_time": "2024-05-01T12:00:00.123+00:00",
+        "schema_version": CONTRACT_VERSION,
+        "user_id": "7a0eed16-9430-4d68-901f-c0d4c1c3bf00",
+        "username": "yellowpeacock117",
+        "first_name": "Jennie",
+        "last_name": "Nichols",
+        "gender": "female",
+        "email_hash": "a" * 64,
+        "postcode_hash": "b" * 64,
+        "city": "Billings",
+        "state": "Michigan",
+        "country": "United States",
+        "nationality": "US",
+        "latitude": -69.8246,
+        "longitude": 134.8719,
+        "age": 30,
+        "registered_at": "2007-07-09T05:51:59.390+00:00",
+        "source": "randomuser",
+    }
+    event.update(overrides)
+    return {name: value for name, value in event.items() if value is not None}
+
+
+def reason_for(event) -> str:
+    with pytest.raises(ValidationError) as caught:
+        validate_event(event)
+    return caught.value.reason
+
+
+def test_a_complete_event_is_valid():
+    validate_event(valid_event())
+
+
+def test_optional_fields_may_be_absent():
+    optional = [field.name for field in EVENT_FIELDS if not field.required]
+    validate_event(valid_event(**dict.fromkeys(optional)))
+
+
+@pytest.mark.parametrize("name", [field.name for field in EVENT_FIELDS if field.required])
+def test_each_required_field_is_enforced(name):
+    event = valid_event()
+    del event[name]
+    assert reason_for(event) == f"{name}: required field missing"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"first_name": 5}, "first_name: expected string, got int"),
+        ({"first_name": ""}, "first_name: must not be empty"),
+        ({"nationality": "X" * 9}, "nationality: longer than 8 characters"),
+        ({"age": "30"}, "age: expected integer, got str"),
+        ({"age": True}, "age: expected integer, got bool"),
+        ({"age": 151}, "age: 151 outside 0..150"),
+        ({"latitude": "1.5"}, "latitude: expected finite number, got '1.5'"),
+        ({"latitude": float("nan")}, "latitude: expected finite number, got nan"),
+        ({"latitude": 90.5}, "latitude: 90.5 outside -90.0..90.0"),
+        ({"longitude": -180.01}, "longitude: -180.01 outside -180.0..180.0"),
+        ({"event_time": "yesterday"}, "event_time: not an ISO-8601 timestamp: 'yesterday'"),
+        ({"event_time": "2024-05-01T12:00:00"}, "event_time: timestamp needs a UTC offset: '2024-05-01T12:00:00'"),
+        ({"event_time": 1714564800}, "event_time: expected ISO-8601 timestamp string, got int"),
+        ({"schema_version": CONTRACT_VERSION + 1}, f"schema_version: expected {CONTRACT_VERSION}, got 2"),
+        ({"full_name": "Jennie Nichols"}, "unknown field(s): full_name"),
+    ],
+)
+def test_contract_violations_name_the_field_and_the_reason(overrides, reason):
+    assert reason_for(valid_event(**overrides)) == reason
+
+
+def test_integers_are_accepted_where_doubles_are_expected():
+    validate_event(valid_event(latitude=45, longitude=-7))
+
+
+def test_encoding_round_trips_through_decoding():
+    event = valid_event(city="Zürich")
+    raw = encode_event(event)
+    assert "Zürich".encode() in raw  # UTF-8 on the wire, not \\u escapes
+    assert decode_event(raw) == event
+
+
+def test_encoding_refuses_an_invalid_event():
+    with pytest.raises(ValidationError, match="country: required field missing"):
+        encode_event({k: v for k, v in valid_event().items() if k != "country"})
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "not JSON"),
+        (b"\xff\xfe", "not JSON"),
+        (b"[1, 2]", "expected a JSON object, got list"),
+        (json.dumps({"event_id": "x"}).encode(), "event_time: required field missing"),
+    ],
+)
+def test_decoding_rejects_what_is_not_a_valid_event(raw, reason):
+    with pytest.raises(ValidationError) as caught:
+        decode_event(raw)
+    assert caught.value.reason.startswith(reason)
+
+
+def test_json_schema_lists_every_field_with_its_json_type():
+    schema = json_schema()
+    expected_types = {
+        FieldType.STRING: "string",
+        FieldType.INTEGER: "integer",
+        FieldType.DOUBLE: "number",
+        FieldType.TIMESTAMP: "string",
+    }
+    assert list(schema["properties"]) == [field.name for field in EVENT_FIELDS]
+    assert schema["required"] == [field.name for field in EVENT_FIELDS if field.required]
+    assert schema["additionalProperties"] is False
+    for field in EVENT_FIELDS:
+        spec = schema["properties"][field.name]
+        if not field.required:
+            assert spec["anyOf"][1] == {"type": "null"}
+            spec = spec["anyOf"][0]
+        assert spec["type"] == expected_types[field.type]
+        assert spec.get("maxLength") == field.max_length
+
+
+def test_json_schema_carries_ranges_and_timestamp_format():
+    properties = json_schema()["properties"]
+    assert properties["event_time"]["format"] == "date-time"
+    assert properties["latitude"]["anyOf"][0]["minimum"] == -90.0
+    assert properties["longitude"]["anyOf"][0]["maximum"] == 180.0
+
+
+def test_json_schema_is_serialisable_for_the_registry():
+    assert json.loads(json.dumps(json_schema())) == json_schema()
+
+
+def test_cassandra_ddl_has_one_typed_column_per_field_and_the_event_id_key():
+    ddl = cassandra_table_ddl("streamstack", "user_events")
+    assert ddl.startswith("CREATE TABLE IF NOT EXISTS streamstack.user_events (")
+    for field in EVENT_FIELDS:
+        assert f"  {field.name} {field.type.cql_type},\n" in ddl
+    assert "  ingested_at timestamp,\n" in ddl
+    assert ddl.endswith(f"PRIMARY KEY ({PRIMARY_KEY})\n);")

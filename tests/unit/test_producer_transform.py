@@ -1,0 +1,181 @@
+"""Profile -> contract event: field mapping, pseudonymisation and rejection of broken records."""
+
+import copy
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from workloads.contract import ValidationError, validate_event
+from workloads.producer.transform import event_id_for, pseudonymise, to_event
+
+KEY = b"test-key"
+WHEN = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+# One result of https://randomuser.me/api/ as documented, including the fields we must drop.
+PROFILE = {
+    "gender": "female",
+    "name": {"title": "Miss", "first": "Jennie", "last": "Nichols"},
+    "location": {
+        "street": {"number": 8929, "name": "Valwood Pkwy"},
+        "city": "Billings",
+        "state": "Michigan",
+        "country": "United States",
+        "postcode": "63104",
+        "coordinates": {"latitude": "-69.8246", "longitude": "134.8719"},
+        "timezone": {"offset": "+9:30", "description": "Adelaide, Darwin"},
+    },
+    "email": "Jennie.Nichols@Example.com",
+    "login": {
+        "uuid": "7a0eed16-9430-4d68-901f-c0d4c1c3bf00",
+        "username": "yellowpeacock117",
+        "password": "addison",
+        "salt": "sld1yGtd",
+        "md5": "ab54ac4c0be9480ae8fa5e9e2a5196a3",
+    },
+    "dob": {"date": "1992-03-08T15:13:16.688Z", "age": 30},
+    "registered": {"date": "2007-07-09T05:51:59.390Z", "age": 14},
+    "phone": "(272) 790-0888",
+    "cell": "(489) 330-2385",
+    "id": {"name": "SSN", "value": "405-88-3636"},
+    "nat": "US",
+}
+
+
+def profile_with(path: str, value):
+    """A copy of PROFILE with the dotted path set to value (or removed when value is ...)."""
+    profile = copy.deepcopy(PROFILE)
+    *parents, last = path.split(".")
+    node = profile
+    for part in parents:
+        node = node[part]
+    if value is ...:
+        del node[last]
+    else:
+        node[last] = value
+    return profile
+
+
+def transform(profile):
+    return to_event(profile, source="randomuser", pseudonym_key=KEY, event_time=WHEN)
+
+
+def test_a_randomuser_profile_becomes_a_flat_contract_event():
+    event = transform(PROFILE)
+    validate_event(event)
+    assert event == {
+        "event_id": event_id_for("7a0eed16-9430-4d68-901f-c0d4c1c3bf00", "2024-05-01T12:00:00.123+00:00"),
+        "event_time": "2024-05-01T12:00:00.123+00:00",
+        "schema_version": 1,
+        "user_id": "7a0eed16-9430-4d68-901f-c0d4c1c3bf00",
+        "username": "yellowpeacock117",
+        "first_name": "Jennie",
+        "last_name": "Nichols",
+        "gender": "female",
+        "email_hash": hmac.new(KEY, b"jennie.nichols@example.com", hashlib.sha256).hexdigest(),
+        "postcode_hash": hmac.new(KEY, b"63104", hashlib.sha256).hexdigest(),
+        "city": "Billings",
+        "state": "Michigan",
+        "country": "United States",
+        "nationality": "US",
+        "latitude": -69.8246,
+        "longitude": 134.8719,
+        "age": 30,
+        "registered_at": "2007-07-09T05:51:59.390+00:00",
+        "source": "randomuser",
+    }
+
+
+def test_no_raw_personal_data_survives():
+    wire = json.dumps(transform(PROFILE)).lower()
+    for secret in (
+        "jennie.nichols@example.com",
+        "63104",
+        "valwood",
+        "addison",
+        "405-88-3636",
+        "790-0888",
+        "1992-03-08",
+    ):
+        assert secret not in wire
+
+
+def test_event_id_is_stable_for_the_same_user_and_time_and_differs_otherwise():
+    assert transform(PROFILE)["event_id"] == transform(copy.deepcopy(PROFILE))["event_id"]
+    later = to_event(PROFILE, source="randomuser", pseudonym_key=KEY, event_time=WHEN + timedelta(milliseconds=1))
+    assert later["event_id"] != transform(PROFILE)["event_id"]
+    other_user = transform(profile_with("login.uuid", "00000000-0000-4000-8000-000000000000"))
+    assert other_user["event_id"] != transform(PROFILE)["event_id"]
+
+
+def test_event_time_keeps_its_offset():
+    paris = datetime(2024, 5, 1, 14, 0, tzinfo=timezone(timedelta(hours=2)))
+    event = to_event(PROFILE, source="synthetic", pseudonym_key=KEY, event_time=paris)
+    assert event["event_time"] == "2024-05-01T14:00:00.000+02:00"
+    assert event["source"] == "synthetic"
+
+
+def test_naive_event_time_is_a_programming_error():
+    with pytest.raises(ValueError, match="timezone-aware"):
+        to_event(PROFILE, source="randomuser", pseudonym_key=KEY, event_time=datetime(2024, 5, 1))
+
+
+def test_pseudonyms_are_stable_for_the_same_input_and_key():
+    assert pseudonymise("a@example.com", KEY) == pseudonymise("a@example.com", KEY)
+    assert pseudonymise("a@example.com", KEY) == hmac.new(KEY, b"a@example.com", hashlib.sha256).hexdigest()
+
+
+def test_pseudonyms_differ_across_keys_and_inputs():
+    assert pseudonymise("a@example.com", b"key-1") != pseudonymise("a@example.com", b"key-2")
+    assert pseudonymise("a@example.com", KEY) != pseudonymise("b@example.com", KEY)
+
+
+def test_email_and_postcode_are_normalised_before_hashing():
+    assert (
+        transform(profile_with("email", "  JENNIE.nichols@example.COM "))["email_hash"]
+        == transform(PROFILE)["email_hash"]
+    )
+    spaced = transform(profile_with("location.postcode", "sw1a 1aa"))["postcode_hash"]
+    assert spaced == transform(profile_with("location.postcode", "SW1A1AA"))["postcode_hash"]
+
+
+def test_numeric_postcodes_are_hashed_as_text():
+    assert transform(profile_with("location.postcode", 63104))["postcode_hash"] == transform(PROFILE)["postcode_hash"]
+
+
+def test_blank_optional_values_are_left_out():
+    event = transform(profile_with("location.state", "  "))
+    assert "state" not in event
+    assert "postcode_hash" not in transform(profile_with("location.postcode", ...))
+    assert "latitude" not in transform(profile_with("location.coordinates", ...))
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "reason"),
+    [
+        ("login", ..., "login.uuid: missing in profile"),
+        ("email", None, "email: missing in profile"),
+        ("email", 42, "email: expected text, got int"),
+        ("name.first", ..., "name.first: missing in profile"),
+        ("name.first", 7, "first_name: expected string, got int"),
+        ("location.country", ..., "location.country: missing in profile"),
+        ("location.coordinates.latitude", "north", "location.coordinates.latitude: not a number: 'north'"),
+        ("location.coordinates.longitude", [1], "location.coordinates.longitude: expected a number, got list"),
+        ("location.coordinates.latitude", "123.0", "latitude: 123.0 outside -90.0..90.0"),
+        ("location.postcode", {"code": 1}, "location.postcode: expected text, got dict"),
+        ("dob.age", "thirty", "age: expected integer, got str"),
+        ("registered.date", "last tuesday", "registered.date: not an ISO-8601 timestamp: 'last tuesday'"),
+        ("login.uuid", 12345, "user_id: expected string, got int"),
+    ],
+)
+def test_broken_profiles_are_rejected_with_a_reason(path, value, reason):
+    with pytest.raises(ValidationError) as caught:
+        transform(profile_with(path, value))
+    assert caught.value.reason == reason
+
+
+def test_a_profile_that_is_not_an_object_is_rejected():
+    with pytest.raises(ValidationError, match="profile: expected a JSON object, got str"):
+        transform("not a profile")
