@@ -1,0 +1,167 @@
+"""Cassandra: N nodes with authentication on, and the events keyspace and table.
+
+The table is generated from the event contract, so the columns the producer writes are the
+columns the job stores. The init task is idempotent: it replaces the default `cassandra`
+superuser with the pipeline's own role once, then creates keyspace and table IF NOT EXISTS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components import versions
+from components.service import HealthCheck, Lifecycle, Port, Resources, ServiceSpec, Target, Volume
+from components.settings import CassandraSettings
+from workloads.contract import cassandra_table_ddl
+
+SERVICE = "cassandra"
+CQL_PORT = 9042
+HEAP_MIB = 512
+MEMORY_MIB = 1024
+USERNAME = "streamstack"
+DATACENTER = "dc1"
+SCHEMA_FILE = "/streamstack/schema.cql"
+CONFIG = "/etc/cassandra/cassandra.yaml"
+
+ENABLE_AUTH = (
+    f"sed -i -e 's/^authenticator:.*/authenticator: PasswordAuthenticator/'"
+    f" -e 's/^authorizer:.*/authorizer: CassandraAuthorizer/' {CONFIG}"
+)
+
+
+def keyspace_cql(keyspace: str, replication_factor: int) -> str:
+    return (
+        f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = "
+        f"{{'class': 'NetworkTopologyStrategy', '{DATACENTER}': {replication_factor}}};"
+    )
+
+
+def seed_hosts(target: Target, nodes: int) -> list[str]:
+    """Two seeds when there are two or more nodes, so one restart never isolates the ring."""
+    return [target.host(SERVICE, i) for i in range(min(nodes, 2))]
+
+
+def init_script(contact_point: str, auth_replication: int) -> str:
+    """Idempotent bootstrap, run with cqlsh: credentials come only from the environment."""
+    app_login = f'cqlsh {contact_point} {CQL_PORT} -u "$CASSANDRA_USERNAME" -p "$CASSANDRA_PASSWORD"'
+    default_login = f"cqlsh {contact_point} {CQL_PORT} -u cassandra -p cassandra"
+    create_role = (
+        "CREATE ROLE IF NOT EXISTS $CASSANDRA_USERNAME WITH PASSWORD = '$CASSANDRA_PASSWORD'"
+        " AND LOGIN = true AND SUPERUSER = true;"
+        f" ALTER KEYSPACE system_auth WITH replication = "
+        f"{{'class': 'NetworkTopologyStrategy', '{DATACENTER}': {auth_replication}}};"
+    )
+    lock_default = "ALTER ROLE cassandra WITH PASSWORD = '$RETIRED_PASSWORD' AND LOGIN = false AND SUPERUSER = false;"
+    return "\n".join(
+        [
+            "set -eu",
+            "for attempt in $(seq 1 60); do",
+            f"  if {app_login} -e 'SELECT now() FROM system.local' >/dev/null 2>&1; then break; fi",
+            f'  if {default_login} -e "{create_role}" >/dev/null 2>&1; then',
+            f'    {app_login} -e "{lock_default}"',
+            "    break",
+            "  fi",
+            '  echo "waiting for Cassandra to accept logins (attempt $attempt)"; sleep 5',
+            "done",
+            f"{app_login} -f {SCHEMA_FILE}",
+            'echo "keyspace and table are in place"',
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class CassandraArgs:
+    settings: CassandraSettings
+    target: Target
+    password: pulumi.Input[str]
+    retired_default_password: pulumi.Input[str]
+
+
+class Cassandra(pulumi.ComponentResource):
+    """Offers contact points, the port, the keyspace/table and the pipeline role's credentials."""
+
+    contact_points: pulumi.Output[str]
+    host_contact_point: pulumi.Output[str]
+    port: pulumi.Output[int]
+    keyspace: pulumi.Output[str]
+    table: pulumi.Output[str]
+    username: pulumi.Output[str]
+    password: pulumi.Output[str]
+
+    def __init__(self, name: str, args: CassandraArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("streamstack:index:Cassandra", name, None, opts)
+        settings, target = args.settings, args.target
+        image = target.upstream_image(versions.CASSANDRA_IMAGE, self)
+        cql_port = Port("cql", CQL_PORT, settings.host_port)
+        nodes = target.run(
+            ServiceSpec(
+                name=SERVICE,
+                image=image,
+                replicas=settings.nodes,
+                entrypoint=["/bin/bash", "-c"],
+                args=[f"{ENABLE_AUTH} && exec docker-entrypoint.sh cassandra -f"],
+                env={
+                    "CASSANDRA_CLUSTER_NAME": "streamstack",
+                    "CASSANDRA_SEEDS": ",".join(seed_hosts(target, settings.nodes)),
+                    "CASSANDRA_DC": DATACENTER,
+                    "CASSANDRA_RACK": "rack1",
+                    "CASSANDRA_ENDPOINT_SNITCH": "GossipingPropertyFileSnitch",
+                    "CASSANDRA_NUM_TOKENS": "16",
+                    "MAX_HEAP_SIZE": f"{HEAP_MIB}M",
+                    "HEAP_NEWSIZE": "128M",
+                },
+                ports=[cql_port, Port("gossip", 7000)],
+                volumes=[Volume("data", "/var/lib/cassandra")],
+                health=HealthCheck(
+                    f"bash -c '</dev/tcp/127.0.0.1/{CQL_PORT}'",
+                    interval_seconds=10,
+                    retries=30,
+                    start_period_seconds=60,
+                ),
+                resources=Resources(memory_mib=MEMORY_MIB, cpu=0.5, jvm_heap_mib=HEAP_MIB),
+                # Nodes join the ring one at a time, as Cassandra requires.
+                ordered_start=True,
+            ),
+            self,
+        )
+        contact_points = [target.host(SERVICE, i) for i in range(settings.nodes)]
+        schema = "\n".join(
+            [
+                keyspace_cql(settings.keyspace, settings.replication_factor),
+                cassandra_table_ddl(settings.keyspace, settings.table),
+            ]
+        )
+        target.run(
+            ServiceSpec(
+                name="cassandra-init",
+                image=image,
+                lifecycle=Lifecycle.ONE_SHOT,
+                entrypoint=["/bin/bash", "-c"],
+                args=[init_script(contact_points[0], min(settings.nodes, 3))],
+                env={"CASSANDRA_USERNAME": USERNAME},
+                secret_env={"CASSANDRA_PASSWORD": args.password, "RETIRED_PASSWORD": args.retired_default_password},
+                files={SCHEMA_FILE: schema},
+                resources=Resources(memory_mib=256, cpu=0.25),
+                depends_on=nodes.resources,
+            ),
+            self,
+        )
+        self.contact_points = pulumi.Output.from_input(",".join(contact_points))
+        self.host_contact_point = pulumi.Output.from_input(target.published_endpoint(SERVICE, cql_port))
+        self.port = pulumi.Output.from_input(CQL_PORT)
+        self.keyspace = pulumi.Output.from_input(settings.keyspace)
+        self.table = pulumi.Output.from_input(settings.table)
+        self.username = pulumi.Output.from_input(USERNAME)
+        self.password = pulumi.Output.secret(args.password)
+        self.register_outputs(
+            {
+                "contact_points": self.contact_points,
+                "host_contact_point": self.host_contact_point,
+                "keyspace": self.keyspace,
+                "table": self.table,
+                "username": self.username,
+                "password": self.password,
+            }
+        )

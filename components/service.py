@@ -1,0 +1,139 @@
+"""What a component knows about running its software, independent of where it runs.
+
+A component (Kafka, Cassandra, ...) describes each of its processes as a ServiceSpec: image,
+command, environment, ports, volumes, files, health check, memory and the resources it must start
+after. A target (Docker, Kubernetes) turns specs into resources. Neither knows the other's
+business: components never import a provider SDK, targets never mention Kafka.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pulumi
+
+
+class Lifecycle(enum.Enum):
+    """Long-running services stay up; one-shot tasks run to completion once per deployment."""
+
+    LONG_RUNNING = "long-running"
+    ONE_SHOT = "one-shot"  # must be idempotent: `pulumi up` may run it again on any change
+
+
+@dataclass(frozen=True)
+class Port:
+    """A port the service listens on; `host_port` publishes it for people on the host.
+
+    Replica i of a replicated service publishes `host_port + i`, so every broker of a Kafka
+    cluster can advertise its own host-side address.
+    """
+
+    name: str
+    container_port: int
+    host_port: int | None = None
+
+
+@dataclass(frozen=True)
+class Volume:
+    """Persistent storage. Unshared volumes are one per replica; a shared one is mounted by
+    every service that names it (e.g. a checkpoint directory seen by Spark driver and executors)."""
+
+    name: str
+    mount_path: str
+    size_gib: int = 10
+    shared: bool = False
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """A shell command run inside the container; exit status 0 means healthy."""
+
+    command: str
+    interval_seconds: int = 10
+    timeout_seconds: int = 5
+    retries: int = 12
+    start_period_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Memory limit and CPU share; `jvm_heap_mib` records the heap the component configured,
+    so the budget can be checked: heap plus off-heap must fit under the limit."""
+
+    memory_mib: int
+    cpu: float = 0.25
+    jvm_heap_mib: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.jvm_heap_mib is not None and self.jvm_heap_mib >= self.memory_mib:
+            raise ValueError(f"JVM heap {self.jvm_heap_mib} MiB must be below the memory limit {self.memory_mib} MiB")
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """Everything a target needs to run one service (possibly replicated)."""
+
+    name: str
+    image: pulumi.Input[str]
+    resources: Resources
+    entrypoint: Sequence[pulumi.Input[str]] | None = None
+    args: Sequence[pulumi.Input[str]] | None = None
+    env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    secret_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    per_replica_env: Callable[[int], Mapping[str, str]] | None = None
+    ports: Sequence[Port] = ()
+    volumes: Sequence[Volume] = ()
+    files: Mapping[str, str] = field(default_factory=dict)
+    directories: Mapping[str, str] = field(default_factory=dict)
+    health: HealthCheck | None = None
+    replicas: int = 1
+    ordered_start: bool = False
+    lifecycle: Lifecycle = Lifecycle.LONG_RUNNING
+    depends_on: Sequence[pulumi.Resource] = ()
+    user: str | None = None
+    launches_containers: bool = False
+
+    def env_for_replica(self, ordinal: int) -> dict[str, pulumi.Input[str]]:
+        """Plain environment of replica `ordinal`: shared values overlaid with its own."""
+        merged: dict[str, pulumi.Input[str]] = dict(self.env)
+        if self.per_replica_env is not None:
+            merged.update(self.per_replica_env(ordinal))
+        return merged
+
+
+@dataclass(frozen=True)
+class ServiceHandle:
+    """What a target returns for a spec: the resources dependents must wait for."""
+
+    spec: ServiceSpec
+    resources: Sequence[pulumi.Resource]
+
+
+class Target(Protocol):
+    """Where services run. One implementation per platform; components only use this surface."""
+
+    def prepare(self, parent: pulumi.Resource) -> None:
+        """Declare what every service shares (a network, a namespace) before any service."""
+
+    def host(self, service: str, ordinal: int | None = None) -> str:
+        """In-network DNS name of a service (any replica) or of one replica."""
+
+    def published_endpoint(self, service: str, port: Port, ordinal: int = 0) -> str:
+        """host:port at which a person or client outside the network reaches `port`."""
+
+    def upstream_image(self, reference: str, parent: pulumi.Resource) -> pulumi.Input[str]:
+        """An image from a public registry, pinned in components/versions.py."""
+
+    def built_image(
+        self, name: str, dockerfile: str, build_args: Mapping[str, str], parent: pulumi.Resource
+    ) -> pulumi.Input[str]:
+        """An image built from this repository (build context: the repository root)."""
+
+    def run(self, spec: ServiceSpec, parent: pulumi.Resource) -> ServiceHandle:
+        """Declare the resources that run `spec`."""
+
+    def placement(self) -> Mapping[str, pulumi.Input[str]]:
+        """Where a launcher (Airflow) must start a container for it to join the pipeline's network."""

@@ -1,0 +1,499 @@
+"""Stack config, parsed and validated once into typed objects before any resource is declared.
+
+Nothing else reads `pulumi.Config`. Every problem raises ConfigError with one message naming the
+key, the value and what is allowed, so a typo fails `pulumi preview` before it can half-deploy.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+NAMESPACE = "streamstack"
+TARGETS = ("docker", "kubernetes")
+SINKS = ("cassandra", "s3", "hdfs")
+PRODUCER_SOURCES = ("randomuser", "synthetic")
+CHECKPOINT_STORES = ("s3", "hdfs", "volume")
+UI_SERVICE_TYPES = ("ClusterIP", "NodePort")
+SECRET_KEYS = ("cassandraPassword", "objectStorePassword", "postgresPassword", "airflowAdminPassword", "pseudonymKey")
+
+_MEMORY = re.compile(r"^(\d+)([mMgG])$")
+_TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
+_CQL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_SPARK_INTERVAL = re.compile(r"^\d+ (second|seconds|minute|minutes)$")
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A stack config value that cannot be deployed: names the key, the value and what is allowed."""
+
+    def __init__(self, key: str, value: object, allowed: str) -> None:
+        self.key = key
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"invalid stack config {NAMESPACE}:{key} = {value!r}: {allowed}")
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    brokers: int
+    partitions: int
+    replication_factor: int
+    min_insync_replicas: int
+    topic: str
+    dead_letter_topic: str
+    host_port: int
+
+
+@dataclass(frozen=True)
+class ToggleSettings:
+    """A service that is optional and offers one UI or API port on the host."""
+
+    enabled: bool
+    host_port: int
+
+
+@dataclass(frozen=True)
+class HdfsSettings:
+    enabled: bool
+    datanodes: int
+    ui_host_port: int
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    workers: int
+    worker_cores: int
+    worker_memory_mib: int
+    ui_host_port: int
+
+
+@dataclass(frozen=True)
+class CassandraSettings:
+    nodes: int
+    keyspace: str
+    table: str
+    replication_factor: int
+    host_port: int
+
+
+@dataclass(frozen=True)
+class ObjectStoreSettings:
+    enabled: bool
+    bucket: str
+    api_host_port: int
+    console_host_port: int
+
+
+@dataclass(frozen=True)
+class ProducerSettings:
+    events_per_second: float
+    source: str
+    randomuser_url: str
+
+
+@dataclass(frozen=True)
+class StreamingJobSettings:
+    trigger_interval: str
+    max_offsets_per_trigger: int
+    shuffle_partitions: int
+    executor_memory_mib: int
+    executor_cores: int
+    driver_memory_mib: int
+    checkpoint: str
+    ui_host_port: int
+
+
+@dataclass(frozen=True)
+class KubernetesSettings:
+    namespace: str
+    kubeconfig: str | None
+    context: str | None
+    storage_class: str | None
+    storage_gib: int
+    image_registry: str | None
+    ui_service_type: str
+    ingress_host: str | None
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Credentials set with `pulumi config set --secret`; None means: generate one."""
+
+    cassandra_password: pulumi.Output[str] | None
+    object_store_password: pulumi.Output[str] | None
+    postgres_password: pulumi.Output[str] | None
+    airflow_admin_password: pulumi.Output[str] | None
+    pseudonym_key: pulumi.Output[str] | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    project: str
+    stack: str
+    target: str
+    kafka: KafkaSettings
+    schema_registry: ToggleSettings
+    kafka_ui: ToggleSettings
+    hdfs: HdfsSettings
+    spark: SparkSettings
+    cassandra: CassandraSettings
+    object_store: ObjectStoreSettings
+    airflow: ToggleSettings
+    producer: ProducerSettings
+    streaming_job: StreamingJobSettings
+    sinks: tuple[str, ...]
+    kubernetes: KubernetesSettings
+    secrets: Secrets
+
+
+class _Section:
+    """Reads one structured config key (a YAML mapping) and rejects keys it does not know."""
+
+    def __init__(self, key: str, raw: object) -> None:
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ConfigError(key, raw, "must be a mapping of settings")
+        self.key = key
+        self._raw: dict[str, Any] = raw
+        self._read: set[str] = set()
+
+    def _take(self, name: str, default: T, kind: type, kind_name: str) -> T:
+        self._read.add(name)
+        value = self._raw.get(name, default)
+        is_bool = isinstance(value, bool)
+        int_as_float = kind is float and isinstance(value, int) and not is_bool
+        if ((kind is bool) != is_bool or not isinstance(value, kind)) and not int_as_float:
+            raise ConfigError(f"{self.key}.{name}", value, f"must be {kind_name}")
+        return value
+
+    def integer(self, name: str, default: int, minimum: int, maximum: int) -> int:
+        value = self._take(name, default, int, "an integer")
+        if not minimum <= value <= maximum:
+            raise ConfigError(f"{self.key}.{name}", value, f"must be between {minimum} and {maximum}")
+        return value
+
+    def port(self, name: str, default: int) -> int:
+        return self.integer(name, default, 1024, 65535)
+
+    def number(self, name: str, default: float, minimum: float, maximum: float) -> float:
+        value = float(self._take(name, default, float, "a number"))
+        if not minimum < value <= maximum:
+            raise ConfigError(f"{self.key}.{name}", value, f"must be above {minimum} and at most {maximum}")
+        return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        return self._take(name, default, bool, "true or false")
+
+    def text(self, name: str, default: str | None, pattern: re.Pattern[str] | None = None, hint: str = "") -> str:
+        value = self._take(name, default, str, "a string")
+        if pattern is not None and not pattern.match(value):
+            raise ConfigError(f"{self.key}.{name}", value, hint or f"must match {pattern.pattern}")
+        return value
+
+    def optional_text(self, name: str) -> str | None:
+        if self._raw.get(name) is None:
+            self._read.add(name)
+            return None
+        return self.text(name, None)
+
+    def choice(self, name: str, default: str, allowed: Iterable[str]) -> str:
+        options = tuple(allowed)
+        value = self._take(name, default, str, f"one of {', '.join(options)}")
+        if value not in options:
+            raise ConfigError(f"{self.key}.{name}", value, f"must be one of {', '.join(options)}")
+        return value
+
+    def memory_mib(self, name: str, default: str, minimum_mib: int) -> int:
+        value = self._take(name, default, str, "a size like 512m or 2g")
+        match = _MEMORY.match(value)
+        if not match:
+            raise ConfigError(f"{self.key}.{name}", value, "must be a size like 512m or 2g")
+        mib = int(match.group(1)) * (1024 if match.group(2) in "gG" else 1)
+        if mib < minimum_mib:
+            raise ConfigError(f"{self.key}.{name}", value, f"must be at least {minimum_mib}m")
+        return mib
+
+    def done(self) -> None:
+        unknown = sorted(set(self._raw) - self._read)
+        if unknown:
+            allowed = ", ".join(sorted(self._read))
+            raise ConfigError(f"{self.key}.{unknown[0]}", self._raw[unknown[0]], f"unknown key; allowed: {allowed}")
+
+
+def _parse_section(key: str, raw: Mapping[str, object], build: Callable[[_Section], T]) -> T:
+    section = _Section(key, raw.get(key))
+    result = build(section)
+    section.done()
+    return result
+
+
+def _kafka(s: _Section) -> KafkaSettings:
+    brokers = s.integer("brokers", 1, 1, 9)
+    replication = s.integer("replicationFactor", 1, 1, 9)
+    if replication > brokers:
+        raise ConfigError("kafka.replicationFactor", replication, f"must be at most kafka.brokers ({brokers})")
+    min_isr = s.integer("minInsyncReplicas", max(1, replication - 1), 1, 9)
+    if min_isr > replication:
+        raise ConfigError(
+            "kafka.minInsyncReplicas", min_isr, f"must be at most kafka.replicationFactor ({replication})"
+        )
+    topic_hint = "must be 1-249 characters of letters, digits, '.', '_' or '-'"
+    topic = s.text("topic", "user-events", _TOPIC, topic_hint)
+    dead_letter_topic = s.text("deadLetterTopic", f"{topic}.dead-letter", _TOPIC, topic_hint)
+    if dead_letter_topic == topic:
+        raise ConfigError("kafka.deadLetterTopic", dead_letter_topic, "must differ from kafka.topic")
+    return KafkaSettings(
+        brokers=brokers,
+        partitions=s.integer("partitions", 3, 1, 1000),
+        replication_factor=replication,
+        min_insync_replicas=min_isr,
+        topic=topic,
+        dead_letter_topic=dead_letter_topic,
+        host_port=s.port("hostPort", 9094),
+    )
+
+
+def _toggle(default_port: int) -> Callable[[_Section], ToggleSettings]:
+    return lambda s: ToggleSettings(enabled=s.flag("enabled", True), host_port=s.port("hostPort", default_port))
+
+
+def _hdfs(s: _Section) -> HdfsSettings:
+    return HdfsSettings(
+        enabled=s.flag("enabled", True),
+        datanodes=s.integer("datanodes", 1, 1, 20),
+        ui_host_port=s.port("uiHostPort", 9870),
+    )
+
+
+def _spark(s: _Section) -> SparkSettings:
+    return SparkSettings(
+        workers=s.integer("workers", 1, 1, 50),
+        worker_cores=s.integer("workerCores", 1, 1, 64),
+        worker_memory_mib=s.memory_mib("workerMemory", "768m", 512),
+        ui_host_port=s.port("uiHostPort", 8090),
+    )
+
+
+def _cassandra(s: _Section) -> CassandraSettings:
+    nodes = s.integer("nodes", 1, 1, 20)
+    replication = s.integer("replicationFactor", 1, 1, 20)
+    if replication > nodes:
+        raise ConfigError("cassandra.replicationFactor", replication, f"must be at most cassandra.nodes ({nodes})")
+    cql_hint = "must be lower-case letters, digits and '_', starting with a letter, at most 48 characters"
+    return CassandraSettings(
+        nodes=nodes,
+        keyspace=s.text("keyspace", "streamstack", _CQL_NAME, cql_hint),
+        table=s.text("table", "user_events", _CQL_NAME, cql_hint),
+        replication_factor=replication,
+        host_port=s.port("hostPort", 9042),
+    )
+
+
+def _object_store(s: _Section) -> ObjectStoreSettings:
+    return ObjectStoreSettings(
+        enabled=s.flag("enabled", True),
+        bucket=s.text("bucket", "streamstack", _BUCKET, "must be a valid S3 bucket name (3-63 of a-z, 0-9, '.', '-')"),
+        api_host_port=s.port("apiHostPort", 9000),
+        console_host_port=s.port("consoleHostPort", 9001),
+    )
+
+
+def _producer(s: _Section) -> ProducerSettings:
+    return ProducerSettings(
+        events_per_second=s.number("eventsPerSecond", 10.0, 0.0, 100_000.0),
+        source=s.choice("source", "randomuser", PRODUCER_SOURCES),
+        randomuser_url=s.text(
+            "randomuserUrl", "https://randomuser.me/api/", re.compile(r"^https?://\S+$"), "must be an http(s) URL"
+        ),
+    )
+
+
+def _streaming_job(s: _Section, default_checkpoint: str, worker_memory_mib: int) -> StreamingJobSettings:
+    executor_memory = s.memory_mib("executorMemory", "512m", 384)
+    if executor_memory > worker_memory_mib:
+        raise ConfigError(
+            "streamingJob.executorMemory", f"{executor_memory}m", f"must fit spark.workerMemory ({worker_memory_mib}m)"
+        )
+    return StreamingJobSettings(
+        trigger_interval=s.text(
+            "triggerInterval", "10 seconds", _SPARK_INTERVAL, "must look like '10 seconds' or '1 minute'"
+        ),
+        max_offsets_per_trigger=s.integer("maxOffsetsPerTrigger", 20_000, 1, 100_000_000),
+        shuffle_partitions=s.integer("shufflePartitions", 4, 1, 10_000),
+        executor_memory_mib=executor_memory,
+        executor_cores=s.integer("executorCores", 1, 1, 64),
+        driver_memory_mib=s.memory_mib("driverMemory", "512m", 384),
+        checkpoint=s.choice("checkpoint", default_checkpoint, CHECKPOINT_STORES),
+        ui_host_port=s.port("uiHostPort", 4040),
+    )
+
+
+def _kubernetes(s: _Section) -> KubernetesSettings:
+    return KubernetesSettings(
+        namespace=s.text("namespace", "streamstack", _DNS_LABEL, "must be a DNS label (a-z, 0-9, '-')"),
+        kubeconfig=s.optional_text("kubeconfig"),
+        context=s.optional_text("context"),
+        storage_class=s.optional_text("storageClass"),
+        storage_gib=s.integer("storageGib", 10, 1, 10_000),
+        image_registry=s.optional_text("imageRegistry"),
+        ui_service_type=s.choice("uiServiceType", "ClusterIP", UI_SERVICE_TYPES),
+        ingress_host=s.optional_text("ingressHost"),
+    )
+
+
+def _sinks(raw: object) -> tuple[str, ...]:
+    if raw is None:
+        return ("cassandra", "s3", "hdfs")
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("sinks", raw, f"must be a non-empty list of {', '.join(SINKS)}")
+    for sink in raw:
+        if sink not in SINKS:
+            raise ConfigError("sinks", raw, f"unknown sink {sink!r}; allowed: {', '.join(SINKS)}")
+    if len(set(raw)) != len(raw):
+        raise ConfigError("sinks", raw, "must not name a sink twice")
+    return tuple(raw)
+
+
+def _check_sink_stores(sinks: tuple[str, ...], hdfs: HdfsSettings, object_store: ObjectStoreSettings) -> None:
+    if "hdfs" in sinks and not hdfs.enabled:
+        raise ConfigError("sinks", list(sinks), "sink 'hdfs' needs hdfs.enabled: true")
+    if "s3" in sinks and not object_store.enabled:
+        raise ConfigError("sinks", list(sinks), "sink 's3' needs objectStore.enabled: true")
+
+
+def _check_checkpoint_store(job: StreamingJobSettings, hdfs: HdfsSettings, object_store: ObjectStoreSettings) -> None:
+    needs = {"hdfs": ("hdfs.enabled", hdfs.enabled), "s3": ("objectStore.enabled", object_store.enabled)}
+    if job.checkpoint in needs and not needs[job.checkpoint][1]:
+        raise ConfigError("streamingJob.checkpoint", job.checkpoint, f"needs {needs[job.checkpoint][0]}: true")
+
+
+def _check_host_ports(settings: Settings) -> None:
+    """Two services on one host port would fail at `pulumi up`, half-deployed; refuse it here."""
+    claims: list[tuple[str, int]] = [
+        (f"kafka.hostPort (broker {i})", settings.kafka.host_port + i) for i in range(settings.kafka.brokers)
+    ]
+    claims += [
+        ("spark.uiHostPort", settings.spark.ui_host_port),
+        ("cassandra.hostPort", settings.cassandra.host_port),
+        ("streamingJob.uiHostPort", settings.streaming_job.ui_host_port),
+    ]
+    optional = [
+        (settings.schema_registry.enabled, "schemaRegistry.hostPort", settings.schema_registry.host_port),
+        (settings.kafka_ui.enabled, "kafkaUi.hostPort", settings.kafka_ui.host_port),
+        (settings.hdfs.enabled, "hdfs.uiHostPort", settings.hdfs.ui_host_port),
+        (settings.object_store.enabled, "objectStore.apiHostPort", settings.object_store.api_host_port),
+        (settings.object_store.enabled, "objectStore.consoleHostPort", settings.object_store.console_host_port),
+        (settings.airflow.enabled, "airflow.hostPort", settings.airflow.host_port),
+    ]
+    claims += [(key, port) for enabled, key, port in optional if enabled]
+    owner: dict[int, str] = {}
+    for key, port in claims:
+        if port in owner:
+            raise ConfigError(key.split(" ")[0], port, f"host port {port} is already taken by {owner[port]}")
+        owner[port] = key
+
+
+def _secret(raw: Mapping[str, object], secret_keys: set[str], name: str) -> pulumi.Output[str] | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if name not in secret_keys:
+        raise ConfigError(name, "<hidden>", f"is stored in plaintext; set it with `pulumi config set --secret {name}`")
+    if not isinstance(value, str) or len(value) < 12:
+        raise ConfigError(name, "<hidden>", "must be a string of at least 12 characters")
+    return pulumi.Output.secret(value)
+
+
+def parse_settings(config: Mapping[str, str], secret_keys: Iterable[str], project: str, stack: str) -> Settings:
+    """Turn the raw `namespace:key -> string` config of a stack into Settings, or raise ConfigError."""
+    prefix = f"{NAMESPACE}:"
+    raw: dict[str, object] = {}
+    for full_key, text in config.items():
+        if not full_key.startswith(prefix):
+            continue
+        key = full_key[len(prefix) :]
+        try:
+            raw[key] = json.loads(text)
+        except (json.JSONDecodeError, TypeError):
+            raw[key] = text
+    secret_names = {key[len(prefix) :] for key in secret_keys if key.startswith(prefix)}
+    sections = {
+        "kafka": _kafka,
+        "schemaRegistry": _toggle(8081),
+        "kafkaUi": _toggle(8082),
+        "hdfs": _hdfs,
+        "spark": _spark,
+        "cassandra": _cassandra,
+        "objectStore": _object_store,
+        "airflow": _toggle(8080),
+        "producer": _producer,
+        "kubernetes": _kubernetes,
+    }
+    known = {*sections, "target", "sinks", "streamingJob", *SECRET_KEYS}
+    for key in sorted(raw):
+        if key not in known:
+            raise ConfigError(key, raw[key], f"unknown key; allowed: {', '.join(sorted(known))}")
+    for key in SECRET_KEYS:
+        if key in raw and key not in secret_names:
+            _secret(raw, secret_names, key)
+
+    target = raw.get("target", "docker")
+    if target not in TARGETS:
+        raise ConfigError("target", target, f"must be one of {', '.join(TARGETS)}")
+    parsed = {name: _parse_section(name, raw, build) for name, build in sections.items()}
+    hdfs: HdfsSettings = parsed["hdfs"]
+    object_store: ObjectStoreSettings = parsed["objectStore"]
+    spark: SparkSettings = parsed["spark"]
+    sinks = _sinks(raw.get("sinks"))
+    _check_sink_stores(sinks, hdfs, object_store)
+    default_checkpoint = "s3" if object_store.enabled else "hdfs" if hdfs.enabled else "volume"
+    streaming_job = _parse_section(
+        "streamingJob", raw, lambda s: _streaming_job(s, default_checkpoint, spark.worker_memory_mib)
+    )
+    _check_checkpoint_store(streaming_job, hdfs, object_store)
+
+    settings = Settings(
+        project=project,
+        stack=stack,
+        target=str(target),
+        kafka=parsed["kafka"],
+        schema_registry=parsed["schemaRegistry"],
+        kafka_ui=parsed["kafkaUi"],
+        hdfs=hdfs,
+        spark=spark,
+        cassandra=parsed["cassandra"],
+        object_store=object_store,
+        airflow=parsed["airflow"],
+        producer=parsed["producer"],
+        streaming_job=streaming_job,
+        sinks=sinks,
+        kubernetes=parsed["kubernetes"],
+        secrets=Secrets(
+            cassandra_password=_secret(raw, secret_names, "cassandraPassword"),
+            object_store_password=_secret(raw, secret_names, "objectStorePassword"),
+            postgres_password=_secret(raw, secret_names, "postgresPassword"),
+            airflow_admin_password=_secret(raw, secret_names, "airflowAdminPassword"),
+            pseudonym_key=_secret(raw, secret_names, "pseudonymKey"),
+        ),
+    )
+    if settings.target == "docker":
+        _check_host_ports(settings)
+    return settings
+
+
+def load_settings() -> Settings:
+    """Settings of the running Pulumi program's stack."""
+    config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret_keys = {*runtime_config.get_config_secret_keys_env(), *runtime_config._SECRET_KEYS.get()}
+    return parse_settings(config, secret_keys, pulumi.get_project(), pulumi.get_stack())

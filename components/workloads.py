@@ -1,0 +1,206 @@
+"""The pipeline's own workloads: the producer and the streaming job, built from `workloads/`.
+
+Both are configured only through the environment documented in docs/interfaces.md, derived
+here from the other components' outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+
+from components import versions
+from components.service import HealthCheck, Port, Resources, ServiceSpec, Target, Volume
+from components.settings import ProducerSettings, StreamingJobSettings
+
+PRODUCER = "producer"
+STREAMING_JOB = "streaming-job"
+HEALTH_FILE = "/tmp/streamstack/healthy"
+DRIVER_PORT = 7078
+BLOCK_MANAGER_PORT = 7079
+JOB_UI_PORT = 4040
+DRIVER_OVERHEAD_MIB = 384
+CHECKPOINT_VOLUME = Volume("checkpoints", "/checkpoints", shared=True)
+
+
+def heartbeat_check(max_age_minutes: int = 2) -> HealthCheck:
+    """Healthy while the process keeps touching its heartbeat file."""
+    return HealthCheck(
+        f'test -n "$(find {HEALTH_FILE} -mmin -{max_age_minutes} 2>/dev/null)"',
+        interval_seconds=30,
+        retries=4,
+        start_period_seconds=60,
+    )
+
+
+@dataclass(frozen=True)
+class ProducerArgs:
+    settings: ProducerSettings
+    target: Target
+    bootstrap_servers: pulumi.Input[str]
+    topic: pulumi.Input[str]
+    pseudonym_key: pulumi.Input[str]
+    schema_registry_url: pulumi.Input[str] | None
+    depends_on: Sequence[pulumi.Resource]
+
+
+class Producer(pulumi.ComponentResource):
+    """Turns random user profiles into contract events on the events topic, continuously."""
+
+    image: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ProducerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("streamstack:index:Producer", name, None, opts)
+        settings, target = args.settings, args.target
+        image = target.built_image(
+            PRODUCER, "workloads/producer/Dockerfile", {"BASE_IMAGE": versions.PRODUCER_BASE_IMAGE}, self
+        )
+        env: dict[str, pulumi.Input[str]] = {
+            "KAFKA_BOOTSTRAP_SERVERS": args.bootstrap_servers,
+            "EVENTS_TOPIC": args.topic,
+            "EVENTS_PER_SECOND": str(settings.events_per_second),
+            "PRODUCER_SOURCE": settings.source,
+            "RANDOMUSER_URL": settings.randomuser_url,
+            "HEALTH_FILE": HEALTH_FILE,
+        }
+        if args.schema_registry_url is not None:
+            env["SCHEMA_REGISTRY_URL"] = args.schema_registry_url
+        target.run(
+            ServiceSpec(
+                name=PRODUCER,
+                image=image,
+                env=env,
+                secret_env={"PSEUDONYM_KEY": args.pseudonym_key},
+                health=heartbeat_check(),
+                resources=Resources(memory_mib=192, cpu=0.5),
+                depends_on=args.depends_on,
+            ),
+            self,
+        )
+        self.image = pulumi.Output.from_input(image)
+        self.register_outputs({"image": self.image})
+
+
+@dataclass(frozen=True)
+class CassandraSink:
+    contact_points: pulumi.Input[str]
+    port: pulumi.Input[int]
+    keyspace: pulumi.Input[str]
+    table: pulumi.Input[str]
+    username: pulumi.Input[str]
+    password: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class S3Sink:
+    endpoint: pulumi.Input[str]
+    bucket: pulumi.Input[str]
+    access_key: pulumi.Input[str]
+    secret_key: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class StreamingJobArgs:
+    settings: StreamingJobSettings
+    target: Target
+    sinks: tuple[str, ...]
+    master_url: pulumi.Input[str]
+    bootstrap_servers: pulumi.Input[str]
+    topic: pulumi.Input[str]
+    dead_letter_topic: pulumi.Input[str]
+    cassandra: CassandraSink | None
+    s3: S3Sink | None
+    hdfs_url: pulumi.Input[str] | None
+    depends_on: Sequence[pulumi.Resource]
+
+
+def checkpoint_location(
+    store: str, bucket: pulumi.Input[str] | None, hdfs_url: pulumi.Input[str] | None
+) -> pulumi.Output[str]:
+    """Durable checkpoint URL: a restarted query resumes from it without loss or duplicates."""
+    if store == "s3" and bucket is not None:
+        return pulumi.Output.concat("s3a://", bucket, "/checkpoints/", STREAMING_JOB)
+    if store == "hdfs" and hdfs_url is not None:
+        return pulumi.Output.concat(hdfs_url, "/streamstack/checkpoints/", STREAMING_JOB)
+    return pulumi.Output.from_input(f"file://{CHECKPOINT_VOLUME.mount_path}/{STREAMING_JOB}")
+
+
+class StreamingJob(pulumi.ComponentResource):
+    """Runs the Spark driver of the streaming query; executors run on the Spark workers."""
+
+    image: pulumi.Output[str]
+    ui_url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: StreamingJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("streamstack:index:StreamingJob", name, None, opts)
+        settings, target = args.settings, args.target
+        image = target.built_image(
+            STREAMING_JOB,
+            "workloads/streaming_job/Dockerfile",
+            {"SPARK_IMAGE": versions.SPARK_IMAGE, "JOB_JARS": " ".join(versions.job_jars())},
+            self,
+        )
+        env: dict[str, pulumi.Input[str]] = {
+            "SPARK_MASTER_URL": args.master_url,
+            "SPARK_DRIVER_HOST": target.host(STREAMING_JOB, 0),
+            "SPARK_DRIVER_PORT": str(DRIVER_PORT),
+            "SPARK_BLOCK_MANAGER_PORT": str(BLOCK_MANAGER_PORT),
+            "KAFKA_BOOTSTRAP_SERVERS": args.bootstrap_servers,
+            "EVENTS_TOPIC": args.topic,
+            "DEAD_LETTER_TOPIC": args.dead_letter_topic,
+            "SINKS": ",".join(args.sinks),
+            "CHECKPOINT_LOCATION": checkpoint_location(
+                settings.checkpoint, args.s3.bucket if args.s3 else None, args.hdfs_url
+            ),
+            "TRIGGER_INTERVAL": settings.trigger_interval,
+            "MAX_OFFSETS_PER_TRIGGER": str(settings.max_offsets_per_trigger),
+            "SHUFFLE_PARTITIONS": str(settings.shuffle_partitions),
+            "EXECUTOR_MEMORY": f"{settings.executor_memory_mib}m",
+            "EXECUTOR_CORES": str(settings.executor_cores),
+            "DRIVER_MEMORY": f"{settings.driver_memory_mib}m",
+            "HEALTH_FILE": HEALTH_FILE,
+        }
+        secret_env: dict[str, pulumi.Input[str]] = {}
+        ui_port = Port("ui", JOB_UI_PORT, settings.ui_host_port)
+        if args.cassandra is not None:
+            env.update(
+                {
+                    "CASSANDRA_HOSTS": args.cassandra.contact_points,
+                    "CASSANDRA_PORT": pulumi.Output.from_input(args.cassandra.port).apply(str),
+                    "CASSANDRA_KEYSPACE": args.cassandra.keyspace,
+                    "CASSANDRA_TABLE": args.cassandra.table,
+                    "CASSANDRA_USERNAME": args.cassandra.username,
+                }
+            )
+            secret_env["CASSANDRA_PASSWORD"] = args.cassandra.password
+        if args.s3 is not None:
+            env.update(
+                {"S3_ENDPOINT": args.s3.endpoint, "S3_BUCKET": args.s3.bucket, "S3_ACCESS_KEY": args.s3.access_key}
+            )
+            secret_env["S3_SECRET_KEY"] = args.s3.secret_key
+        if args.hdfs_url is not None:
+            env["HDFS_URL"] = args.hdfs_url
+        target.run(
+            ServiceSpec(
+                name=STREAMING_JOB,
+                image=image,
+                env=env,
+                secret_env=secret_env,
+                ports=[Port("driver", DRIVER_PORT), Port("block-manager", BLOCK_MANAGER_PORT), ui_port],
+                volumes=[CHECKPOINT_VOLUME] if settings.checkpoint == "volume" else [],
+                health=heartbeat_check(),
+                resources=Resources(
+                    memory_mib=settings.driver_memory_mib + DRIVER_OVERHEAD_MIB,
+                    cpu=0.5,
+                    jvm_heap_mib=settings.driver_memory_mib,
+                ),
+                depends_on=args.depends_on,
+                user="185",
+            ),
+            self,
+        )
+        self.image = pulumi.Output.from_input(image)
+        self.ui_url = pulumi.Output.from_input(f"http://{target.published_endpoint(STREAMING_JOB, ui_port)}")
+        self.register_outputs({"image": self.image, "ui_url": self.ui_url})
