@@ -77,6 +77,7 @@ class Kafka(pulumi.ComponentResource):
                 name=SERVICE,
                 image=image,
                 replicas=settings.brokers,
+                entrypoint=["/etc/kafka/docker/run"],
                 env={
                     "CLUSTER_ID": kraft_cluster_id(args.cluster_seed),
                     "KAFKA_PROCESS_ROLES": "broker,controller",

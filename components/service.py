@@ -96,6 +96,14 @@ class ServiceSpec:
     user: str | None = None
     launches_containers: bool = False
 
+    def __post_init__(self) -> None:
+        if self.per_replica_env is not None and self.entrypoint is None:
+            # Targets that cannot set per-replica environment directly (a StatefulSet has one pod
+            # template) wrap the entrypoint in a script, so they must know what to exec.
+            raise ValueError(f"{self.name}: per_replica_env needs an explicit entrypoint")
+        if self.replicas < 1:
+            raise ValueError(f"{self.name}: replicas must be at least 1")
+
     def env_for_replica(self, ordinal: int) -> dict[str, pulumi.Input[str]]:
         """Plain environment of replica `ordinal`: shared values overlaid with its own."""
         merged: dict[str, pulumi.Input[str]] = dict(self.env)
