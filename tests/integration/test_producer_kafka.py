@@ -24,12 +24,12 @@ SUMMARY = re.compile(
 )
 
 
-def producer_command(bootstrap: str, topic: str, *flags: str) -> list[str]:
+def producer_command(bootstrap: str, topic: str, *flags: str, source: str = SYNTHETIC) -> list[str]:
     return [
         sys.executable, "-m", "workloads.producer",
         "--bootstrap-servers", bootstrap,
         "--topic", topic,
-        "--source", "synthetic",
+        "--source", source,
         *flags,
     ]  # fmt: skip
 

@@ -5,6 +5,7 @@ import random
 
 import pytest
 
+from tests.unit.test_producer_transform import KEY, WHEN
 from workloads.contract import validate_event
 from workloads.producer.retry import backoff_delays, call_with_retries
 from workloads.producer.sources import (
@@ -19,8 +20,6 @@ from workloads.producer.sources import (
     with_results,
 )
 from workloads.producer.transform import to_event
-
-from .test_producer_transform import KEY, WHEN
 
 
 def test_results_of_a_randomuser_response_are_returned_as_they_are():
