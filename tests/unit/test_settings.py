@@ -1,0 +1,169 @@
+"""Stack config: defaults, and every invalid value failing before any resource is declared."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.settings import ConfigError, parse_settings
+from tests.fixtures.pulumi_program import ProgramFailedError, run_program, stack_config
+
+
+def test_local_stack_defaults() -> None:
+    config, secrets = stack_config("local")
+    settings = parse_settings(config, secrets, "streamstack", "local")
+    assert settings.target == "docker"
+    assert (settings.kafka.brokers, settings.kafka.partitions, settings.kafka.replication_factor) == (1, 3, 1)
+    assert settings.kafka.min_insync_replicas == 1
+    assert (settings.kafka.topic, settings.kafka.dead_letter_topic) == ("user-events", "user-events.dead-letter")
+    assert (settings.spark.workers, settings.spark.worker_cores, settings.spark.worker_memory_mib) == (1, 1, 768)
+    assert (settings.cassandra.nodes, settings.cassandra.keyspace, settings.cassandra.replication_factor) == (
+        1,
+        "streamstack",
+        1,
+    )
+    assert settings.sinks == ("cassandra", "s3", "hdfs")
+    assert settings.producer.events_per_second == 20.0
+    assert settings.streaming_job.checkpoint == "s3"
+    assert settings.secrets.cassandra_password is None
+
+
+def test_min_insync_defaults_to_one_below_replication() -> None:
+    config, _ = stack_config("local", {"kafka": {"brokers": 3, "replicationFactor": 3}})
+    assert parse_settings(config, [], "streamstack", "x").kafka.min_insync_replicas == 2
+
+
+def test_memory_sizes_accept_megabytes_and_gigabytes() -> None:
+    config, _ = stack_config("local", {"spark": {"workerMemory": "2g"}, "streamingJob": {"executorMemory": "1536m"}})
+    settings = parse_settings(config, [], "streamstack", "x")
+    assert (settings.spark.worker_memory_mib, settings.streaming_job.executor_memory_mib) == (2048, 1536)
+
+
+def test_checkpoint_store_follows_what_is_enabled() -> None:
+    config, _ = stack_config("local", {"objectStore": {"enabled": False}, "sinks": ["cassandra"]})
+    assert parse_settings(config, [], "streamstack", "x").streaming_job.checkpoint == "hdfs"
+
+
+INVALID = [
+    ({"kafka": {"replicationFactor": 3}}, "kafka.replicationFactor", 3, "must be at most kafka.brokers (1)"),
+    (
+        {"kafka": {"brokers": 3, "replicationFactor": 2, "minInsyncReplicas": 3}},
+        "kafka.minInsyncReplicas",
+        3,
+        "must be at most kafka.replicationFactor (2)",
+    ),
+    (
+        {"cassandra": {"nodes": 2, "replicationFactor": 3}},
+        "cassandra.replicationFactor",
+        3,
+        "must be at most cassandra.nodes (2)",
+    ),
+    ({"kafka": {"brokers": 0}}, "kafka.brokers", 0, "must be between 1 and 9"),
+    ({"spark": {"workers": 0}}, "spark.workers", 0, "must be between 1 and 50"),
+    ({"cassandra": {"nodes": 0}}, "cassandra.nodes", 0, "must be between 1 and 20"),
+    ({"hdfs": {"datanodes": 0}}, "hdfs.datanodes", 0, "must be between 1 and 20"),
+    ({"kafka": {"partitions": 0}}, "kafka.partitions", 0, "must be between 1 and 1000"),
+    (
+        {"sinks": ["cassandra", "kinesis"]},
+        "sinks",
+        ["cassandra", "kinesis"],
+        "unknown sink 'kinesis'; allowed: cassandra, s3, hdfs",
+    ),
+    ({"sinks": []}, "sinks", [], "must be a non-empty list of cassandra, s3, hdfs"),
+    ({"sinks": ["s3", "s3"]}, "sinks", ["s3", "s3"], "must not name a sink twice"),
+    (
+        {"hdfs": {"enabled": False}},
+        "sinks",
+        ["cassandra", "s3", "hdfs"],
+        "sink 'hdfs' needs hdfs.enabled: true",
+    ),
+    (
+        {"objectStore": {"enabled": False}, "sinks": ["s3"]},
+        "sinks",
+        ["s3"],
+        "sink 's3' needs objectStore.enabled: true",
+    ),
+    (
+        {"objectStore": {"enabled": False}, "sinks": ["cassandra"], "streamingJob": {"checkpoint": "s3"}},
+        "streamingJob.checkpoint",
+        "s3",
+        "needs objectStore.enabled: true",
+    ),
+    ({"kafkaUi": {"hostPort": 8080}}, "airflow.hostPort", 8080, "host port 8080 is already taken by kafkaUi.hostPort"),
+    (
+        {"kafka": {"brokers": 3, "hostPort": 9040}, "cassandra": {"hostPort": 9042}},
+        "cassandra.hostPort",
+        9042,
+        "host port 9042 is already taken by kafka.hostPort (broker 2)",
+    ),
+    ({"spark": {"uiHostPort": 80}}, "spark.uiHostPort", 80, "must be between 1024 and 65535"),
+    ({"target": "nomad"}, "target", "nomad", "must be one of docker, kubernetes"),
+    ({"kafka": {"brokerz": 3}}, "kafka.brokerz", 3, "unknown key; allowed: brokers, deadLetterTopic"),
+    (
+        {"kafak": {"brokers": 3}},
+        "kafak",
+        {"brokers": 3},
+        "unknown key; allowed: airflow, airflowAdminPassword, cassandra",
+    ),
+    ({"kafka": {"brokers": "three"}}, "kafka.brokers", "three", "must be an integer"),
+    ({"hdfs": {"enabled": "yes"}}, "hdfs.enabled", "yes", "must be true or false"),
+    ({"kafka": {"topic": "user events"}}, "kafka.topic", "user events", "must be 1-249 characters"),
+    ({"cassandra": {"keyspace": "Bad-Name"}}, "cassandra.keyspace", "Bad-Name", "must be lower-case letters"),
+    ({"objectStore": {"bucket": "B"}}, "objectStore.bucket", "B", "must be a valid S3 bucket name"),
+    ({"producer": {"eventsPerSecond": 0}}, "producer.eventsPerSecond", 0.0, "must be above 0.0"),
+    ({"producer": {"source": "faker"}}, "producer.source", "faker", "must be one of randomuser, synthetic"),
+    ({"spark": {"workerMemory": "lots"}}, "spark.workerMemory", "lots", "must be a size like 512m or 2g"),
+    (
+        {"streamingJob": {"executorMemory": "2g"}},
+        "streamingJob.executorMemory",
+        "2048m",
+        "must fit spark.workerMemory (768m)",
+    ),
+    ({"streamingJob": {"triggerInterval": "soon"}}, "streamingJob.triggerInterval", "soon", "must look like"),
+    ({"kafka": "three brokers"}, "kafka", "three brokers", "must be a mapping of settings"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "key", "value", "allowed"), INVALID, ids=[case[1] for case in INVALID])
+def test_invalid_config_fails_with_one_clear_message_and_declares_nothing(
+    overrides: dict, key: str, value: object, allowed: str
+) -> None:
+    with pytest.raises(ProgramFailedError) as failure:
+        run_program("local", overrides)
+    error = failure.value.error
+    assert isinstance(error, ConfigError)
+    assert (error.key, error.value) == (key, value)
+    assert allowed in error.allowed
+    assert str(error).startswith(f"invalid stack config streamstack:{key} = {value!r}: ")
+    assert failure.value.declared == []
+
+
+def test_a_password_stored_in_plaintext_is_refused() -> None:
+    with pytest.raises(ProgramFailedError) as failure:
+        run_program("local", {"cassandraPassword": "plaintext-password"})
+    error = failure.value.error
+    assert isinstance(error, ConfigError)
+    assert error.key == "cassandraPassword" and error.value == "<hidden>"
+    assert "pulumi config set --secret cassandraPassword" in str(error)
+    assert "plaintext-password" not in str(error)
+    assert failure.value.declared == []
+
+
+def test_short_configured_passwords_are_refused_without_echoing_them() -> None:
+    with pytest.raises(ConfigError) as failure:
+        parse_settings({"streamstack:postgresPassword": "short"}, ["streamstack:postgresPassword"], "p", "s")
+    assert "short" not in str(failure.value)
+    assert failure.value.allowed == "must be a string of at least 12 characters"
+
+
+def test_committed_stack_files_hold_no_plaintext_secrets() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from components.settings import SECRET_KEYS
+
+    for stack_file in Path(__file__).resolve().parents[2].glob("Pulumi.*.yaml"):
+        config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
+        for key in SECRET_KEYS:
+            value = config.get(f"streamstack:{key}")
+            assert value is None or set(value) == {"secure"}, f"{stack_file.name}: {key} is not encrypted"
