@@ -81,7 +81,6 @@ class DockerTarget:
                 context=str(REPOSITORY_ROOT),
                 dockerfile=str(REPOSITORY_ROOT / dockerfile),
                 args=dict(build_args),
-                platform="linux/amd64",
             ),
             skip_push=True,
             opts=pulumi.ResourceOptions(parent=parent),
@@ -108,7 +107,7 @@ class DockerTarget:
                 self._shared_volumes[volume_name] = docker.Volume(
                     f"volume-{volume_name}",
                     name=f"{self._prefix}-{volume_name}",
-                    opts=pulumi.ResourceOptions(parent=self._parent or parent, retain_on_delete=False),
+                    opts=pulumi.ResourceOptions(parent=self._parent or parent),
                 )
             return self._shared_volumes[volume_name].name
         volume = docker.Volume(
