@@ -12,7 +12,7 @@ import pytest
 from tests.fixtures.kafka_broker import free_port
 from workloads.contract import decode_event
 from workloads.producer.kafka_sink import KafkaSink, producer_config
-from workloads.producer.runner import Limits, Producer
+from workloads.producer.runner import EventProducer, Limits
 from workloads.producer.sources import SYNTHETIC, SyntheticSource
 
 pytestmark = pytest.mark.integration
@@ -57,7 +57,7 @@ def wait_for_line(process: subprocess.Popen, pattern: str) -> list[str]:
 def test_n_events_produced_are_n_valid_events_consumed_keyed_by_user(kafka_broker):
     topic = kafka_broker.create_topic()
     sink = KafkaSink(producer_config(kafka_broker.bootstrap, delivery_timeout_s=30.0, client_id="test"))
-    producer = Producer(
+    producer = EventProducer(
         source=SyntheticSource(seed=11),
         sink=sink,
         topic=topic,

@@ -7,7 +7,7 @@ import pytest
 
 from workloads.contract import decode_event
 from workloads.producer.kafka_sink import DeliveryCounts
-from workloads.producer.runner import Limits, Producer, RateLimiter, made_progress, progress_line
+from workloads.producer.runner import EventProducer, Limits, RateLimiter, made_progress, progress_line
 from workloads.producer.sources import SYNTHETIC, Batch, SyntheticSource
 
 
@@ -104,7 +104,7 @@ def make_producer(source, sink, **overrides):
         "wall_clock": lambda: datetime(2024, 5, 1, tzinfo=UTC),
         "report": lambda line: None,
     }
-    return Producer(**(settings | overrides))
+    return EventProducer(**(settings | overrides))
 
 
 def test_a_counted_run_sends_exactly_that_many_valid_events_keyed_by_user():

@@ -15,7 +15,7 @@ from types import FrameType
 
 from workloads.contract import json_schema
 from workloads.producer.kafka_sink import KafkaSink, producer_config
-from workloads.producer.runner import Limits, Producer
+from workloads.producer.runner import EventProducer, Limits
 from workloads.producer.schema_registry import RegistrationError, register_schema
 from workloads.producer.sources import (
     RANDOMUSER,
@@ -241,7 +241,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             settings.bootstrap_servers, delivery_timeout_s=settings.delivery_timeout_s, client_id="streamstack-producer"
         )
     )
-    producer = Producer(
+    producer = EventProducer(
         source=build_source(settings, stop),
         sink=sink,
         topic=settings.topic,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -126,7 +127,7 @@ class ProgressReporter:
         elapsed = now - self._last_at
         if not force and elapsed < self._interval_s:
             return
-        current = DeliveryCounts(counts.sent, counts.delivered, counts.failed)
+        current = dataclasses.replace(counts)
         self._report(progress_line(self._last_counts, current, rejected, elapsed))
         if self._health_file is not None and made_progress(self._last_counts, current):
             touch(self._health_file)
@@ -134,7 +135,7 @@ class ProgressReporter:
 
 
 @dataclass
-class Producer:
+class EventProducer:
     """Wires a profile source to an event sink under a rate, limits and a stop signal."""
 
     source: ProfileSource

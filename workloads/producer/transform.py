@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -42,24 +41,24 @@ def event_id_for(user_id: str, event_time: str) -> str:
     return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{user_id}|{event_time}"))
 
 
-def _lookup(profile: Mapping[str, Any], path: str) -> Any:
+def _lookup(profile: dict[str, Any], path: str) -> Any:
     """Value at a dotted path, or _MISSING when any level is absent or not an object."""
     node: Any = profile
     for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
+        if not isinstance(node, dict) or part not in node:  # parsed JSON: plain dicts (cheaper than the ABC)
             return _MISSING
         node = node[part]
     return node
 
 
-def _required(profile: Mapping[str, Any], path: str) -> Any:
+def _required(profile: dict[str, Any], path: str) -> Any:
     value = _lookup(profile, path)
     if value is _MISSING or value is None:
         raise ValidationError(f"{path}: missing in profile")
     return value
 
 
-def _optional(profile: Mapping[str, Any], path: str) -> Any:
+def _optional(profile: dict[str, Any], path: str) -> Any:
     """None for absent, null or blank values, so optional fields are simply left out."""
     value = _lookup(profile, path)
     if value is _MISSING or value is None or (isinstance(value, str) and not value.strip()):
@@ -103,7 +102,7 @@ def to_event(profile: Any, *, source: str, pseudonym_key: bytes, event_time: dat
     """The contract event for one profile; raises ValidationError with the reason if it cannot be one."""
     if event_time.tzinfo is None:
         raise ValueError("event_time must be timezone-aware")
-    if not isinstance(profile, Mapping):
+    if not isinstance(profile, dict):
         raise ValidationError(f"profile: expected a JSON object, got {type(profile).__name__}")
     user_id = _required(profile, "login.uuid")
     email = _required(profile, "email")
