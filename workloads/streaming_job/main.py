@@ -1,0 +1,90 @@
+"""Entry point: `python -m workloads.streaming_job` or `spark-submit workloads/streaming_job/main.py`.
+
+The query restarts itself from its checkpoint after a failure (a sink that is down fails the
+batch; the restarted query replays it once the sink answers again), with a capped backoff. SIGTERM
+stops the query between batches so a container stop loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+
+from pyspark.errors import StreamingQueryException
+from pyspark.sql.streaming import StreamingQuery
+
+from workloads.streaming_job.batch_writer import BatchWriter, batch_writer_from_config
+from workloads.streaming_job.config import ConfigError, describe, parse_config
+from workloads.streaming_job.session import build_session, read_kafka, start_query
+
+log = logging.getLogger("streamstack.streaming_job")
+
+_HEALTH_INTERVAL_S = 10
+_MAX_BACKOFF_S = 60
+
+
+def _touch(health_file: Path | None) -> None:
+    if health_file is not None:
+        health_file.touch()
+
+
+def wait_while_active(query: StreamingQuery, health_file: Path | None) -> None:
+    """Block until the query ends, touching the health file while it runs."""
+    while query.isActive:
+        _touch(health_file)
+        try:
+            query.awaitTermination(_HEALTH_INTERVAL_S)
+        except StreamingQueryException:
+            return
+
+
+def run_with_restarts(start: Callable[[], StreamingQuery], writer: BatchWriter, health_file: Path | None) -> None:
+    """Run the query until it is stopped cleanly; restart it from the checkpoint whenever it fails."""
+    failures = 0
+    stopping = False
+    query = start()
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        log.info("signal %d: stopping the query after the current batch", signum)
+        query.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    while True:
+        progress_before = writer.last_report
+        wait_while_active(query, health_file)
+        error = query.exception()
+        if error is None or stopping:
+            log.info("query stopped")
+            return
+        failures = 1 if writer.last_report is not progress_before else failures + 1
+        delay = min(_MAX_BACKOFF_S, 2**failures)
+        log.error("query failed (%d in a row); restarting from the checkpoint in %ds: %s", failures, delay, error)
+        time.sleep(delay)
+        query = start()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        config = parse_config(sys.argv[1:] if argv is None else argv, os.environ)
+    except ConfigError as error:
+        log.error("invalid configuration: %s", error)
+        return 2
+    log.info("effective configuration:\n%s", describe(config))
+    spark = build_session(config)
+    writer = batch_writer_from_config(config)
+    run_with_restarts(lambda: start_query(read_kafka(spark, config), config, writer), writer, config.health_file)
+    spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
