@@ -192,4 +192,3 @@ def run_program(
         if _sync_await(output.is_secret()):
             secret_outputs.add(name)
     return Deployment(resources=monitor.declared, outputs=outputs, secret_outputs=secret_outputs)
-

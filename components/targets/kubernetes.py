@@ -1,0 +1,519 @@
+"""The one place that knows Kubernetes: ServiceSpecs become workloads in one namespace.
+
+A service with an identity (its own volumes, per-replica environment, ordered start, or addressed
+per replica like `spark-master-0`) is a StatefulSet governed by a headless Service of its own
+name, so replica i is `<service>-i.<service>.<namespace>.svc.cluster.local`; other long-running
+services are Deployments behind a ClusterIP Service; one-shot tasks are Jobs that Pulumi awaits.
+Files are ConfigMaps, credentials Secrets. Every pod has probes, requests and limits, no privilege
+escalation and dropped capabilities, and NetworkPolicies admit only the services it talks with.
+
+People reach a port in the cluster with `kubectl port-forward svc/<service> <port>`, or, with
+`kubernetes.uiServiceType: NodePort`, through the `<service>-published` Service on every node.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.service import HealthCheck, Lifecycle, Port, Resources, ServiceHandle, ServiceSpec, Volume
+from components.settings import ConfigError, KubernetesSettings
+from components.targets.images import REPOSITORY_ROOT, build_image
+
+CLUSTER_DOMAIN = "cluster.local"
+NAME_LABEL = "app.kubernetes.io/name"
+PART_OF_LABEL = "app.kubernetes.io/part-of"
+PART_OF = "streamstack"
+# A pod labelled `peer.streamstack.io/<service>: "true"` may connect to <service>: that is how
+# services declared after <service> (and pods that Airflow launches) are admitted by its policy.
+PEER_LABEL_PREFIX = "peer.streamstack.io/"
+CONFIG_HASH_ANNOTATION = "streamstack.io/config-hash"
+REPLICA_SCRIPT_NAME = "streamstack-replica"
+CPU_LIMIT_FACTOR = 2  # JVMs start faster with some headroom over their steady-state share
+JOB_BACKOFF_LIMIT = 4
+READINESS_FAILURES = 3
+# What an image's entrypoint needs when it starts as root to fix volume ownership and then drops
+# to its own user (Cassandra's and PostgreSQL's gosu); every other capability is dropped.
+ROOT_ENTRYPOINT_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")
+LAUNCHER_RULES = (
+    {"api_groups": [""], "resources": ["pods"], "verbs": ["create", "delete", "get", "list", "patch", "watch"]},
+    {"api_groups": [""], "resources": ["pods/log"], "verbs": ["get", "list"]},
+    {"api_groups": [""], "resources": ["events"], "verbs": ["get", "list", "watch"]},
+)
+_CONFIG_KEY_INVALID = re.compile(r"[^-._a-zA-Z0-9]")
+
+
+def replica_env_script(per_replica: Sequence[Mapping[str, str]]) -> str:
+    """POSIX shell that exports replica i's own environment, chosen by the ordinal that ends the
+    pod's hostname (`kafka-2` -> 2), then execs the original command passed as arguments."""
+    branches = [
+        f"  {ordinal}) export {' '.join(f'{key}={shlex.quote(value)}' for key, value in sorted(env.items()))} ;;"
+        for ordinal, env in enumerate(per_replica)
+    ]
+    return "\n".join(
+        [
+            'case "${HOSTNAME##*-}" in',
+            *branches,
+            '  *) echo "no per-replica environment for pod $HOSTNAME" >&2; exit 64 ;;',
+            "esac",
+            'exec "$@"',
+        ]
+    )
+
+
+def container_command(spec: ServiceSpec) -> tuple[list[pulumi.Input[str]] | None, list[pulumi.Input[str]] | None]:
+    """`command` and `args` of the container; per-replica identity wraps the entrypoint in a script."""
+    entrypoint = list(spec.entrypoint) if spec.entrypoint is not None else None
+    args = list(spec.args) if spec.args is not None else None
+    if spec.per_replica_env is None or entrypoint is None:
+        return entrypoint, args
+    script = replica_env_script([spec.per_replica_env(ordinal) for ordinal in range(spec.replicas)])
+    return ["/bin/sh", "-c", script, REPLICA_SCRIPT_NAME], [*entrypoint, *(args or [])]
+
+
+def quantities(resources: Resources) -> dict[str, dict[str, str]]:
+    """Requests are what the service needs; memory is capped there too, CPU may burst."""
+    memory = f"{resources.memory_mib}Mi"
+    return {
+        "requests": {"cpu": f"{round(resources.cpu * 1000)}m", "memory": memory},
+        "limits": {"cpu": f"{round(resources.cpu * CPU_LIMIT_FACTOR * 1000)}m", "memory": memory},
+    }
+
+
+def probes(health: HealthCheck | None, ports: Sequence[Port]) -> dict[str, dict[str, Any]]:
+    """Startup, readiness and liveness probes with Docker's health-check semantics: failures during
+    the start period do not count, then `retries` consecutive failures mean the process is stuck."""
+    if health is None:
+        if not ports:
+            raise ValueError("a long-running service needs a health check or a port to probe")
+        check: dict[str, Any] = {"tcp_socket": {"port": ports[0].container_port}, "period_seconds": 10}
+        return {"startup_probe": {**check, "failure_threshold": 30}, "readiness_probe": check, "liveness_probe": check}
+    check = {
+        "exec": {"command": ["/bin/sh", "-c", health.command]},
+        "period_seconds": health.interval_seconds,
+        "timeout_seconds": health.timeout_seconds,
+    }
+    start_attempts = math.ceil(health.start_period_seconds / health.interval_seconds)
+    return {
+        "startup_probe": {**check, "failure_threshold": start_attempts + health.retries},
+        "readiness_probe": {**check, "failure_threshold": READINESS_FAILURES},
+        "liveness_probe": {**check, "failure_threshold": health.retries},
+    }
+
+
+def pod_security_context(user: str | None) -> dict[str, Any]:
+    """Runs as the spec's user (`uid` or `uid:gid`) when it names one; volumes are group-owned by it."""
+    context: dict[str, Any] = {"seccomp_profile": {"type": "RuntimeDefault"}}
+    if user is None:
+        return context
+    uid_text, _, gid_text = user.partition(":")
+    uid = int(uid_text)
+    gid = int(gid_text) if gid_text else uid
+    return {**context, "run_as_user": uid, "run_as_group": gid, "fs_group": gid, "run_as_non_root": uid != 0}
+
+
+def container_security_context(user: str | None) -> dict[str, Any]:
+    """Images without a configured user may start as root only to hand over to their own user."""
+    capabilities: dict[str, list[str]] = {"drop": ["ALL"]}
+    if user is None:
+        capabilities["add"] = list(ROOT_ENTRYPOINT_CAPABILITIES)
+    return {"allow_privilege_escalation": False, "privileged": False, "capabilities": capabilities}
+
+
+def config_map_key(path: str) -> str:
+    """A ConfigMap key naming a file path: `/opt/hadoop/etc/core-site.xml` -> `opt--hadoop--etc--core-site.xml`."""
+    return _CONFIG_KEY_INVALID.sub("-", path.strip("/").replace("/", "--"))
+
+
+def content_hash(contents: Mapping[str, str]) -> str:
+    """Changes whenever a file changes, so a pod template annotated with it rolls its pods."""
+    return hashlib.sha256(json.dumps(dict(contents), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def directory_files(directory: Path) -> dict[str, str]:
+    """Every text file below `directory` (relative path -> content), without Python caches."""
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory} is not a directory of the repository")
+    return {
+        path.relative_to(directory).as_posix(): path.read_text()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    }
+
+
+def needs_identity(spec: ServiceSpec, addressed_by_replica: bool) -> bool:
+    """StatefulSet or not: replicas that own data or are told apart need stable names."""
+    owns_data = any(not volume.shared for volume in spec.volumes)
+    return owns_data or spec.per_replica_env is not None or spec.ordered_start or addressed_by_replica
+
+
+class KubernetesTarget:
+    """Runs services in one namespace of the cluster that the stack's kubeconfig/context names."""
+
+    def __init__(self, project: str, stack: str, settings: KubernetesSettings) -> None:
+        if settings.image_registry is None:
+            raise ConfigError(
+                "kubernetes.imageRegistry",
+                None,
+                "is required with target kubernetes: the producer, streaming-job and Airflow images are pushed"
+                " there for the cluster to pull (with kind, a local registry such as localhost:5001)",
+            )
+        if settings.ingress_host is not None:
+            raise ConfigError(
+                "kubernetes.ingressHost",
+                settings.ingress_host,
+                "is not supported yet; use uiServiceType NodePort or kubectl port-forward",
+            )
+        self._settings = settings
+        self._registry = settings.image_registry.rstrip("/")
+        self._tag = f"{project}-{stack}"
+        self._parent: pulumi.Resource | None = None
+        self._provider: k8s.Provider | None = None
+        self._namespace: pulumi.Output[str] | None = None
+        self._addressed_by_replica: set[str] = set()
+        self._services_of: dict[int, list[str]] = {}  # id(resource or component) -> service names
+        self._shared_claims: dict[str, k8s.core.v1.PersistentVolumeClaim] = {}
+        self._directory_maps: dict[str, k8s.core.v1.ConfigMap] = {}
+
+    def prepare(self, parent: pulumi.Resource) -> None:
+        self._parent = parent
+        self._provider = k8s.Provider(
+            "kubernetes",
+            kubeconfig=self._settings.kubeconfig,
+            context=self._settings.context,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        namespace = k8s.core.v1.Namespace(
+            "namespace",
+            metadata={"name": self._settings.namespace, "labels": {PART_OF_LABEL: PART_OF}},
+            opts=self._options(parent),
+        )
+        self._namespace = namespace.metadata.name
+        k8s.networking.v1.NetworkPolicy(
+            "default-deny-ingress",
+            metadata=self._metadata("default-deny-ingress"),
+            spec={"pod_selector": {}, "policy_types": ["Ingress"]},
+            opts=self._options(parent),
+        )
+
+    def placement(self) -> Mapping[str, pulumi.Input[str]]:
+        return {"target": "kubernetes", "kubernetes_namespace": self._settings.namespace}
+
+    def host(self, service: str, ordinal: int | None = None) -> str:
+        domain = f"{self._settings.namespace}.svc.{CLUSTER_DOMAIN}"
+        if ordinal is None:
+            return f"{service}.{domain}"
+        self._addressed_by_replica.add(service)
+        return f"{service}-{ordinal}.{service}.{domain}"
+
+    def published_endpoint(self, service: str, port: Port, ordinal: int = 0) -> str:
+        """The in-cluster address (port-forward or NodePort from outside); per replica when the
+        service is addressed per replica, as every Kafka broker advertises its own."""
+        replica = ordinal if service in self._addressed_by_replica else None
+        return f"{self.host(service, replica)}:{port.container_port}"
+
+    def upstream_image(self, reference: str, parent: pulumi.Resource) -> pulumi.Input[str]:
+        return reference
+
+    def built_image(
+        self, name: str, dockerfile: str, build_args: Mapping[str, str], parent: pulumi.Resource
+    ) -> pulumi.Input[str]:
+        image = build_image(
+            name, f"{self._registry}/streamstack-{name}:{self._tag}", dockerfile, build_args, push=True, parent=parent
+        )
+        # The digest of the push, not the tag: pods run exactly the image this deployment built.
+        return image.repo_digest
+
+    def run(self, spec: ServiceSpec, parent: pulumi.Resource) -> ServiceHandle:
+        peers = self._peers(spec, parent)
+        if spec.lifecycle is Lifecycle.ONE_SHOT:
+            workload: pulumi.Resource = self._job(spec, peers, parent)
+        else:
+            workload = self._long_running(spec, peers, parent)
+        self._services_of.setdefault(id(parent), []).append(spec.name)
+        self._services_of[id(workload)] = [spec.name]
+        return ServiceHandle(spec=spec, resources=[workload])
+
+    def _peers(self, spec: ServiceSpec, parent: pulumi.Resource) -> list[str]:
+        """Services this one converses with: those of its own component and those it depends on.
+
+        A conversation goes both ways (Spark executors call back the driver that submitted to
+        them), so the policies of both ends admit the other.
+        """
+        names = {name for owner in (parent, *spec.depends_on) for name in self._services_of.get(id(owner), [])}
+        return sorted(names - {spec.name})
+
+    def _options(
+        self, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = (), **extra: Any
+    ) -> pulumi.ResourceOptions:
+        if self._provider is None:
+            raise RuntimeError("KubernetesTarget.prepare() must run before any service is declared")
+        return pulumi.ResourceOptions(parent=parent, provider=self._provider, depends_on=list(depends_on), **extra)
+
+    def _metadata(self, name: str, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+        return {"name": name, "namespace": self._namespace, "labels": {PART_OF_LABEL: PART_OF, **(labels or {})}}
+
+    def _long_running(self, spec: ServiceSpec, peers: list[str], parent: pulumi.Resource) -> pulumi.Resource:
+        selector = {NAME_LABEL: spec.name}
+        stateful = needs_identity(spec, spec.name in self._addressed_by_replica)
+        service_ports = [
+            {"name": port.name, "port": port.container_port, "target_port": port.container_port} for port in spec.ports
+        ]
+        options = self._options(parent)
+        service = None
+        if stateful or spec.ports:
+            # A StatefulSet's governing Service is headless and lists replicas before they are
+            # ready: Kafka controllers and Cassandra seeds must find each other to become ready.
+            headless = {"cluster_ip": "None", "publish_not_ready_addresses": True} if stateful else {}
+            service = k8s.core.v1.Service(
+                spec.name,
+                metadata=self._metadata(spec.name, selector),
+                spec={"selector": selector, "ports": service_ports, **headless},
+                opts=options,
+            )
+        published = [port for port in spec.ports if port.host_port is not None]
+        if published and self._settings.ui_service_type == "NodePort":
+            k8s.core.v1.Service(
+                f"{spec.name}-published",
+                metadata=self._metadata(f"{spec.name}-published", selector),
+                spec={
+                    "type": "NodePort",
+                    "selector": selector,
+                    "ports": [
+                        entry for entry in service_ports if entry["port"] in {p.container_port for p in published}
+                    ],
+                },
+                opts=options,
+            )
+        if spec.ports:
+            self._network_policy(spec, peers, published, parent)
+        template = self._pod_template(spec, peers, parent, restart_policy="Always")
+        workload_options = self._options(parent, spec.depends_on)
+        workload: pulumi.Resource
+        if stateful:
+            workload = k8s.apps.v1.StatefulSet(
+                spec.name,
+                metadata=self._metadata(spec.name, selector),
+                spec={
+                    "service_name": service.metadata.name if service is not None else spec.name,
+                    "replicas": spec.replicas,
+                    "pod_management_policy": "OrderedReady" if spec.ordered_start else "Parallel",
+                    "selector": {"match_labels": selector},
+                    "template": template,
+                    "volume_claim_templates": [
+                        self._claim_template(volume) for volume in spec.volumes if not volume.shared
+                    ],
+                },
+                opts=workload_options,
+            )
+        else:
+            workload = k8s.apps.v1.Deployment(
+                spec.name,
+                metadata=self._metadata(spec.name, selector),
+                spec={"replicas": spec.replicas, "selector": {"match_labels": selector}, "template": template},
+                opts=workload_options,
+            )
+        if spec.replicas > 1:
+            k8s.policy.v1.PodDisruptionBudget(
+                spec.name,
+                metadata=self._metadata(spec.name, selector),
+                spec={"max_unavailable": 1, "selector": {"match_labels": selector}},
+                opts=options,
+            )
+        return workload
+
+    def _job(self, spec: ServiceSpec, peers: list[str], parent: pulumi.Resource) -> pulumi.Resource:
+        if any(not volume.shared for volume in spec.volumes):
+            raise ValueError(f"{spec.name}: a one-shot task cannot own persistent volumes")
+        return k8s.batch.v1.Job(
+            spec.name,
+            metadata=self._metadata(spec.name, {NAME_LABEL: spec.name}),
+            # No ttlSecondsAfterFinished: Pulumi awaits the Job and keeps it as the record of the run.
+            spec={"backoff_limit": JOB_BACKOFF_LIMIT, "template": self._pod_template(spec, peers, parent, "Never")},
+            # A Job's template is immutable: a changed task is a new Job, after the old one is gone.
+            opts=self._options(parent, spec.depends_on, delete_before_replace=True),
+        )
+
+    def _network_policy(
+        self, spec: ServiceSpec, peers: list[str], published: Sequence[Port], parent: pulumi.Resource
+    ) -> None:
+        admitted: list[dict[str, Any]] = [
+            {
+                "from": [
+                    {
+                        "pod_selector": {
+                            "match_expressions": [
+                                {"key": NAME_LABEL, "operator": "In", "values": sorted({spec.name, *peers})}
+                            ]
+                        }
+                    },
+                    {"pod_selector": {"match_labels": {f"{PEER_LABEL_PREFIX}{spec.name}": "true"}}},
+                ]
+            }
+        ]
+        if published:
+            # Ports offered to people are open to any source, like a published port on Docker.
+            admitted.append({"ports": [{"port": port.container_port, "protocol": "TCP"} for port in published]})
+        k8s.networking.v1.NetworkPolicy(
+            spec.name,
+            metadata=self._metadata(spec.name, {NAME_LABEL: spec.name}),
+            spec={
+                "pod_selector": {"match_labels": {NAME_LABEL: spec.name}},
+                "policy_types": ["Ingress"],
+                "ingress": admitted,
+            },
+            opts=self._options(parent),
+        )
+
+    def _pod_template(
+        self, spec: ServiceSpec, peers: list[str], parent: pulumi.Resource, restart_policy: str
+    ) -> dict[str, Any]:
+        labels = {
+            PART_OF_LABEL: PART_OF,
+            NAME_LABEL: spec.name,
+            **{f"{PEER_LABEL_PREFIX}{peer}": "true" for peer in peers},
+        }
+        volumes: list[dict[str, Any]] = []
+        mounts: list[dict[str, Any]] = []
+        configuration: dict[str, str] = {}
+        if spec.files:
+            files = k8s.core.v1.ConfigMap(
+                f"{spec.name}-files",
+                metadata=self._metadata(f"{spec.name}-files", {NAME_LABEL: spec.name}),
+                data={config_map_key(path): content for path, content in sorted(spec.files.items())},
+                opts=self._options(parent),
+            )
+            volumes.append({"name": "files", "config_map": {"name": files.metadata.name}})
+            mounts += [
+                {"name": "files", "mount_path": path, "sub_path": config_map_key(path), "read_only": True}
+                for path in sorted(spec.files)
+            ]
+            configuration.update(spec.files)
+        for index, (mount_path, source) in enumerate(sorted(spec.directories.items())):
+            files_below = directory_files(REPOSITORY_ROOT / source)
+            items = [{"key": config_map_key(path), "path": path} for path in files_below]
+            volumes.append(
+                {
+                    "name": f"directory-{index}",
+                    "config_map": {"name": self._directory(source, files_below), "items": items},
+                }
+            )
+            mounts.append({"name": f"directory-{index}", "mount_path": mount_path, "read_only": True})
+            configuration.update({f"{source}/{path}": content for path, content in files_below.items()})
+        for volume in spec.volumes:
+            if volume.shared:
+                volumes.append(
+                    {"name": volume.name, "persistent_volume_claim": {"claim_name": self._shared_claim(volume)}}
+                )
+            mounts.append({"name": volume.name, "mount_path": volume.mount_path})
+        command, args = container_command(spec)
+        container: dict[str, Any] = {
+            "name": spec.name,
+            "image": spec.image,
+            "command": command,
+            "args": args,
+            "env": [{"name": key, "value": value} for key, value in sorted(spec.env.items())]
+            + self._secret_env(spec, parent),
+            "ports": [{"name": port.name, "container_port": port.container_port} for port in spec.ports],
+            "volume_mounts": mounts,
+            "resources": quantities(spec.resources),
+            "security_context": container_security_context(spec.user),
+        }
+        if spec.lifecycle is Lifecycle.LONG_RUNNING:
+            container.update(probes(spec.health, spec.ports))
+        pod: dict[str, Any] = {
+            "containers": [container],
+            "volumes": volumes or None,
+            "restart_policy": restart_policy,
+            "security_context": pod_security_context(spec.user),
+            # Service links would inject KAFKA_PORT, SPARK_MASTER_PORT, ...: variables these
+            # images read as their own configuration.
+            "enable_service_links": False,
+            "automount_service_account_token": spec.launches_containers,
+        }
+        if spec.launches_containers:
+            pod["service_account_name"] = self._launcher_account(spec.name, parent)
+        metadata: dict[str, Any] = {"labels": labels}
+        if configuration:
+            metadata["annotations"] = {CONFIG_HASH_ANNOTATION: content_hash(configuration)}
+        return {"metadata": metadata, "spec": pod}
+
+    def _secret_env(self, spec: ServiceSpec, parent: pulumi.Resource) -> list[dict[str, Any]]:
+        if not spec.secret_env:
+            return []
+        secret = k8s.core.v1.Secret(
+            f"{spec.name}-env",
+            metadata=self._metadata(f"{spec.name}-env", {NAME_LABEL: spec.name}),
+            type="Opaque",
+            string_data={key: pulumi.Output.secret(value) for key, value in spec.secret_env.items()},
+            opts=self._options(parent),
+        )
+        name = secret.metadata.name
+        return [
+            {"name": key, "value_from": {"secret_key_ref": {"name": name, "key": key}}}
+            for key in sorted(spec.secret_env)
+        ]
+
+    def _claim_template(self, volume: Volume) -> dict[str, Any]:
+        claim: dict[str, Any] = {
+            "access_modes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": f"{self._settings.storage_gib}Gi"}},
+        }
+        if self._settings.storage_class is not None:
+            claim["storage_class_name"] = self._settings.storage_class
+        return {"metadata": {"name": volume.name}, "spec": claim}
+
+    def _shared_claim(self, volume: Volume) -> pulumi.Output[str]:
+        """One ReadWriteMany claim per shared volume (the storage class must offer that mode)."""
+        if volume.name not in self._shared_claims:
+            claim = self._claim_template(volume)["spec"]
+            self._shared_claims[volume.name] = k8s.core.v1.PersistentVolumeClaim(
+                volume.name,
+                metadata=self._metadata(volume.name),
+                spec={**claim, "access_modes": ["ReadWriteMany"]},
+                opts=self._options(self._require_parent()),
+            )
+        return self._shared_claims[volume.name].metadata.name
+
+    def _directory(self, source: str, files: Mapping[str, str]) -> pulumi.Output[str]:
+        """A repository directory as one ConfigMap shared by every service that mounts it."""
+        if source not in self._directory_maps:
+            name = f"directory-{config_map_key(source)}"
+            self._directory_maps[source] = k8s.core.v1.ConfigMap(
+                name,
+                metadata=self._metadata(name),
+                data={config_map_key(path): content for path, content in files.items()},
+                opts=self._options(self._require_parent()),
+            )
+        return self._directory_maps[source].metadata.name
+
+    def _launcher_account(self, service: str, parent: pulumi.Resource) -> pulumi.Output[str]:
+        """A ServiceAccount allowed to manage pods in this namespace only, for a service that starts them."""
+        options = self._options(parent)
+        labels = {NAME_LABEL: service}
+        account = k8s.core.v1.ServiceAccount(service, metadata=self._metadata(service, labels), opts=options)
+        role = k8s.rbac.v1.Role(
+            service, metadata=self._metadata(service, labels), rules=list(LAUNCHER_RULES), opts=options
+        )
+        k8s.rbac.v1.RoleBinding(
+            service,
+            metadata=self._metadata(service, labels),
+            role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "Role", "name": role.metadata.name},
+            subjects=[{"kind": "ServiceAccount", "name": service, "namespace": self._namespace}],
+            opts=options,
+        )
+        return account.metadata.name
+
+    def _require_parent(self) -> pulumi.Resource:
+        if self._parent is None:
+            raise RuntimeError("KubernetesTarget.prepare() must run before any service is declared")
+        return self._parent
