@@ -59,11 +59,14 @@ def profile_with(path: str, value):
 
 
 def transform(profile):
-    return to_event(profile, source="randomuser", pseudonym_key=KEY, event_time=WHEN)
+    """As the producer does it: map, then check against the contract (which encoding does)."""
+    event = to_event(profile, source="randomuser", pseudonym_key=KEY, event_time=WHEN)
+    validate_event(event)
+    return event
 
 
 def test_a_randomuser_profile_becomes_a_flat_contract_event():
-    event = transform(PROFILE)
+    event = to_event(PROFILE, source="randomuser", pseudonym_key=KEY, event_time=WHEN)
     validate_event(event)
     assert event == {
         "event_id": event_id_for("7a0eed16-9430-4d68-901f-c0d4c1c3bf00", "2024-05-01T12:00:00.123+00:00"),

@@ -188,12 +188,13 @@ class EventProducer:
                     event = to_event(
                         profile, source=batch.source, pseudonym_key=self.pseudonym_key, event_time=self.wall_clock()
                     )
+                    value = encode_event(event)
                 except ValidationError as error:
                     rejections[_reason_kind(error.reason)] += 1
                     if rejections.total() <= _LOGGED_REJECTIONS:
                         log.warning("rejected %s record: %s", batch.source, error.reason)
                     continue
-                self.sink.send(self.topic, event["user_id"], encode_event(event))
+                self.sink.send(self.topic, event["user_id"], value)
                 limiter.record_send(self.clock())
                 progress.maybe_report(self.clock(), self.sink.counts, rejections.total())
 
