@@ -17,6 +17,21 @@ from tools.mock_deploy import DeclaredResource, Deployment
 KUBERNETES_SCHEMA_VERSION = "1.33.0"
 KUBERNETES_TYPE_PREFIX = "kubernetes:"
 REDACTED = "[secret]"
+APPLY_ORDER = (
+    "Namespace",
+    "NetworkPolicy",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "Secret",
+    "ConfigMap",
+    "PersistentVolumeClaim",
+    "Service",
+    "PodDisruptionBudget",
+    "StatefulSet",
+    "Deployment",
+    "Job",
+)
 
 
 def _redacted(value: Any, path: str, secret_paths: set[str]) -> Any:
@@ -44,6 +59,9 @@ def validate(document: dict[str, Any]) -> None:
     kubernetes_validate.validate(document, KUBERNETES_SCHEMA_VERSION, strict=True)
 
 
-def file_name(index: int, document: dict[str, Any]) -> str:
-    """`007-statefulset-kafka.yaml`: sorted like `pulumi up` declares them, named like kubectl shows them."""
-    return f"{index:03d}-{document['kind'].lower()}-{document['metadata']['name']}.yaml"
+def file_name(document: dict[str, Any]) -> str:
+    """`40-statefulset-kafka.yaml`: stable across changes (so renderings diff well) and ordered so
+    that `kubectl apply -f` creates the namespace and what pods reference before the pods."""
+    kind = document["kind"]
+    rank = APPLY_ORDER.index(kind) if kind in APPLY_ORDER else len(APPLY_ORDER)
+    return f"{rank:02d}-{kind.lower()}-{document['metadata']['name']}.yaml"
