@@ -88,8 +88,9 @@ class KafkaSink:
             log.error("delivery failed (topic %s, key %s): %s", message.topic(), message.key(), error)
 
     def _on_error(self, error: KafkaError) -> None:
+        """Fatal errors end the run; the rest (reconnects and the like) librdkafka logs and retries itself."""
         if error.fatal():
             self.fatal_error = str(error)
             log.error("fatal producer error: %s", error)
         else:
-            log.warning("producer error: %s", error)
+            log.debug("producer error: %s", error)
