@@ -7,7 +7,14 @@ import pytest
 
 from workloads.contract import decode_event
 from workloads.producer.kafka_sink import DeliveryCounts
-from workloads.producer.runner import EventProducer, Limits, RateLimiter, made_progress, progress_line
+from workloads.producer.runner import (
+    EventProducer,
+    Limits,
+    ProgressReporter,
+    RateLimiter,
+    made_progress,
+    progress_line,
+)
 from workloads.producer.sources import SYNTHETIC, Batch, SyntheticSource
 
 
@@ -61,6 +68,23 @@ def test_health_means_deliveries_advance_or_nothing_is_waiting(previous, current
 def test_progress_line_reports_counts_and_delivery_rate():
     line = progress_line(DeliveryCounts(100, 90, 0), DeliveryCounts(250, 240, 3), rejected=2, interval_s=10.0)
     assert line == "progress sent=250 delivered=240 failed=3 in_flight=7 rejected=2 rate=15.0/s"
+
+
+def test_progress_is_reported_once_per_interval_and_the_health_file_touched_only_while_healthy(tmp_path):
+    health_file = tmp_path / "state" / "healthy"
+    lines = []
+    reporter = ProgressReporter(10.0, lines.append, health_file, now=0.0)
+
+    reporter.maybe_report(9.9, DeliveryCounts(50, 40, 0), rejected=0)
+    assert lines == []
+    reporter.maybe_report(10.0, DeliveryCounts(100, 100, 0), rejected=1)
+    assert lines == ["progress sent=100 delivered=100 failed=0 in_flight=0 rejected=1 rate=10.0/s"]
+    assert health_file.exists()
+
+    health_file.unlink()
+    reporter.maybe_report(20.0, DeliveryCounts(200, 100, 0), rejected=1)  # 100 waiting, none delivered
+    assert lines[-1] == "progress sent=200 delivered=100 failed=0 in_flight=100 rejected=1 rate=0.0/s"
+    assert not health_file.exists()
 
 
 class RecordingSink:
