@@ -44,6 +44,7 @@ class DeclaredResource:
     dependencies: list[str]
     inputs: dict[str, Any]
     secret_paths: set[str] = field(default_factory=set)
+    provider: str = ""  # "<provider urn>::<id>" when the resource names an explicit provider
 
     def is_secret(self, path: str) -> bool:
         """True when the input at `path` (dotted, list items by index) or an enclosing value is secret."""
@@ -135,6 +136,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     dependencies=list(request.dependencies),
                     inputs=_unwrap(raw, "", secrets),
                     secret_paths=secrets,
+                    provider=request.provider,
                 )
             )
         return response

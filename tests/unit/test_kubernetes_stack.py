@@ -1,0 +1,462 @@
+"""The `dev` stack on Kubernetes, run under Pulumi mocks: wiring asserted by value against the
+Kubernetes DNS names, plus the variations a user can configure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components import versions
+from components.settings import ConfigError
+from tools.mock_deploy import SECRET_TEST_VALUE, DeclaredResource, Deployment, ProgramFailedError, run_program
+
+NS = "streamstack-dev"
+DOMAIN = f"{NS}.svc.cluster.local"
+PROVIDER = "pulumi:providers:kubernetes"
+NAME = "app.kubernetes.io/name"
+REGISTRY = "localhost:5001"
+COMPONENTS_DIR = Path(__file__).resolve().parents[2] / "components"
+
+
+def replica(service: str, ordinal: int) -> str:
+    return f"{service}-{ordinal}.{service}.{DOMAIN}"
+
+
+def objects(deployment: Deployment, kind: str) -> dict[str, dict[str, Any]]:
+    found = [r.inputs for r in deployment.resources if r.type.startswith("kubernetes:") and r.inputs["kind"] == kind]
+    return {o["metadata"]["name"]: o for o in found}
+
+
+def declared(deployment: Deployment, kind: str, name: str) -> DeclaredResource:
+    return next(
+        r
+        for r in deployment.resources
+        if r.type.startswith("kubernetes:") and r.inputs["kind"] == kind and r.inputs["metadata"]["name"] == name
+    )
+
+
+def workloads(deployment: Deployment) -> dict[str, dict[str, Any]]:
+    return {**objects(deployment, "StatefulSet"), **objects(deployment, "Deployment"), **objects(deployment, "Job")}
+
+
+def pod(workload: dict[str, Any]) -> dict[str, Any]:
+    return workload["spec"]["template"]
+
+
+def container(workload: dict[str, Any]) -> dict[str, Any]:
+    (only,) = pod(workload)["spec"]["containers"]
+    return only
+
+
+def plain_env(workload: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container(workload).get("env", []) if "value" in e}
+
+
+def secret_env(workload: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    refs = [e for e in container(workload).get("env", []) if "valueFrom" in e]
+    return {e["name"]: (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"]) for e in refs}
+
+
+def replica_env(workload: dict[str, Any], ordinal: int) -> dict[str, str]:
+    """Runs the container's real wrapper script with /bin/sh as replica `ordinal` would, then `env`."""
+    name = workload["metadata"]["name"]
+    result = subprocess.run(
+        [*container(workload)["command"], "env"],
+        env={"HOSTNAME": f"{name}-{ordinal}", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    matched = all(labels.get(key) == value for key, value in selector.get("matchLabels", {}).items())
+    return matched and all(
+        expression["operator"] == "In" and labels.get(expression["key"]) in expression["values"]
+        for expression in selector.get("matchExpressions", [])
+    )
+
+
+def admits(deployment: Deployment, server: str, client: str) -> bool:
+    """Whether any NetworkPolicy lets pods of `client` open connections to pods of `server`."""
+    every = workloads(deployment)
+    server_labels = pod(every[server])["metadata"]["labels"]
+    client_labels = pod(every[client])["metadata"]["labels"]
+    return any(
+        selects(peer["podSelector"], client_labels)
+        for policy in objects(deployment, "NetworkPolicy").values()
+        if selects(policy["spec"]["podSelector"], server_labels)
+        for rule in policy["spec"].get("ingress", [])
+        for peer in rule.get("from", [])
+    )
+
+
+@pytest.fixture(scope="module")
+def dev() -> Deployment:
+    return run_program("dev")
+
+
+@pytest.fixture(scope="module")
+def one_broker_minimal() -> Deployment:
+    return run_program(
+        "dev",
+        {
+            "kafka": {"brokers": 1, "replicationFactor": 1, "minInsyncReplicas": 1},
+            "cassandra": {"nodes": 1, "replicationFactor": 1},
+            "sinks": ["cassandra"],
+            "schemaRegistry": {"enabled": False},
+            "kafkaUi": {"enabled": False},
+            "hdfs": {"enabled": False},
+            "objectStore": {"enabled": False},
+            "airflow": {"enabled": False},
+        },
+    )
+
+
+def test_dev_runs_each_service_as_the_kind_of_workload_it_needs(dev: Deployment) -> None:
+    kinds = {name: o["kind"] for name, o in workloads(dev).items()}
+    assert kinds == {
+        "kafka": "StatefulSet",
+        "cassandra": "StatefulSet",
+        "hdfs-namenode": "StatefulSet",
+        "hdfs-datanode": "StatefulSet",
+        "minio": "StatefulSet",
+        "postgres": "StatefulSet",
+        "spark-master": "StatefulSet",
+        "streaming-job": "StatefulSet",
+        "spark-worker": "Deployment",
+        "schema-registry": "Deployment",
+        "kafka-ui": "Deployment",
+        "producer": "Deployment",
+        "airflow-api-server": "Deployment",
+        "airflow-scheduler": "Deployment",
+        "airflow-dag-processor": "Deployment",
+        "kafka-topics": "Job",
+        "cassandra-init": "Job",
+        "hdfs-init": "Job",
+        "minio-init": "Job",
+        "airflow-init": "Job",
+    }
+
+
+def test_dev_has_the_production_like_shape(dev: Deployment) -> None:
+    replicas = {name: o["spec"]["replicas"] for name, o in workloads(dev).items() if "replicas" in o["spec"]}
+    assert (replicas["kafka"], replicas["cassandra"], replicas["spark-worker"], replicas["hdfs-datanode"]) == (
+        3,
+        3,
+        2,
+        2,
+    )
+    topics = container(objects(dev, "Job")["kafka-topics"])["args"][0]
+    assert topics.count("--replication-factor 3 --config min.insync.replicas=2") == 2
+    schema = objects(dev, "ConfigMap")["cassandra-init-files"]["data"]["streamstack--schema.cql"]
+    assert "{'class': 'NetworkTopologyStrategy', 'dc1': 3}" in schema
+
+
+def test_namespace_and_provider_hold_every_object(dev: Deployment) -> None:
+    (provider,) = dev.of_type(PROVIDER)
+    (namespace,) = objects(dev, "Namespace").values()
+    assert namespace["metadata"]["name"] == NS
+    k8s = [r for r in dev.resources if r.type.startswith("kubernetes:")]
+    assert {r.provider.rsplit("::", 1)[0] for r in k8s} == {provider.urn}
+    assert {r.inputs["metadata"]["namespace"] for r in k8s if r.inputs["kind"] != "Namespace"} == {NS}
+
+
+def test_kafka_brokers_know_their_quorum_and_advertise_their_own_pod_names(dev: Deployment) -> None:
+    kafka = objects(dev, "StatefulSet")["kafka"]
+    assert kafka["spec"]["serviceName"] == "kafka"
+    assert kafka["spec"]["podManagementPolicy"] == "Parallel"  # controllers must start together
+    assert plain_env(kafka)["KAFKA_CONTROLLER_QUORUM_VOTERS"] == ",".join(
+        f"{i}@{replica('kafka', i)}:9093" for i in range(3)
+    )
+    for i in range(3):
+        identity = replica_env(kafka, i)
+        assert identity["KAFKA_NODE_ID"] == str(i)
+        assert identity["KAFKA_ADVERTISED_LISTENERS"] == (
+            f"INTERNAL://{replica('kafka', i)}:9092,HOST://{replica('kafka', i)}:19092"
+        )
+    assert container(kafka)["args"] == ["/etc/kafka/docker/run"]
+    headless = objects(dev, "Service")["kafka"]["spec"]
+    assert (headless["clusterIP"], headless["publishNotReadyAddresses"]) == ("None", True)
+
+
+def test_replica_script_refuses_a_pod_it_has_no_identity_for(dev: Deployment) -> None:
+    kafka = objects(dev, "StatefulSet")["kafka"]
+    result = subprocess.run(
+        [*container(kafka)["command"], "env"], env={"HOSTNAME": "kafka-3"}, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 64
+    assert "kafka-3" in result.stderr
+
+
+def test_clients_get_kafka_addresses_that_the_brokers_advertise(dev: Deployment) -> None:
+    bootstrap = ",".join(f"{replica('kafka', i)}:9092" for i in range(3))
+    every = workloads(dev)
+    assert plain_env(every["producer"])["KAFKA_BOOTSTRAP_SERVERS"] == bootstrap
+    assert plain_env(every["streaming-job"])["KAFKA_BOOTSTRAP_SERVERS"] == bootstrap
+    assert plain_env(every["schema-registry"])["KARAPACE_BOOTSTRAP_URI"] == bootstrap
+    assert plain_env(every["kafka-ui"])["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"] == bootstrap
+    assert f"--bootstrap-server {bootstrap} " in container(every["kafka-topics"])["args"][0]
+    assert dev.outputs["kafkaBootstrapServers"] == ",".join(f"{replica('kafka', i)}:19092" for i in range(3))
+
+
+def test_streaming_job_is_wired_to_every_store_by_dns_name(dev: Deployment) -> None:
+    job = workloads(dev)["streaming-job"]
+    env = plain_env(job)
+    assert env["SPARK_MASTER_URL"] == f"spark://{replica('spark-master', 0)}:7077"
+    assert env["SPARK_DRIVER_HOST"] == replica("streaming-job", 0)
+    assert env["CASSANDRA_HOSTS"] == ",".join(replica("cassandra", i) for i in range(3))
+    assert env["S3_ENDPOINT"] == f"http://minio.{DOMAIN}:9000"
+    assert env["HDFS_URL"] == f"hdfs://{replica('hdfs-namenode', 0)}:8020"
+    assert env["CHECKPOINT_LOCATION"] == "s3a://streamstack/checkpoints/streaming-job"
+    assert env["SINKS"] == "cassandra,s3,hdfs"
+    assert secret_env(job) == {
+        "CASSANDRA_PASSWORD": ("streaming-job-env", "CASSANDRA_PASSWORD"),
+        "S3_SECRET_KEY": ("streaming-job-env", "S3_SECRET_KEY"),
+    }
+
+
+def test_spark_cassandra_and_hdfs_find_their_peers_by_pod_name(dev: Deployment) -> None:
+    every = workloads(dev)
+    master_url = f"spark://{replica('spark-master', 0)}:7077"
+    assert container(every["spark-master"])["args"][:3] == [
+        "org.apache.spark.deploy.master.Master",
+        "--host",
+        replica("spark-master", 0),
+    ]
+    assert container(every["spark-worker"])["args"][1] == master_url
+    assert plain_env(every["cassandra"])["CASSANDRA_SEEDS"] == f"{replica('cassandra', 0)},{replica('cassandra', 1)}"
+    assert every["cassandra"]["spec"]["podManagementPolicy"] == "OrderedReady"  # nodes join one at a time
+    core_site = objects(dev, "ConfigMap")["hdfs-datanode-files"]["data"]["opt--hadoop--etc--hadoop--core-site.xml"]
+    assert f"<value>hdfs://{replica('hdfs-namenode', 0)}:8020</value>" in core_site
+    mounts = container(every["hdfs-datanode"])["volumeMounts"]
+    assert {
+        "name": "files",
+        "mountPath": "/opt/hadoop/etc/hadoop/core-site.xml",
+        "subPath": "opt--hadoop--etc--hadoop--core-site.xml",
+        "readOnly": True,
+    } in mounts
+
+
+def test_airflow_connections_and_facts_name_kubernetes_services(dev: Deployment) -> None:
+    scheduler = workloads(dev)["airflow-scheduler"]
+    facts = json.loads(plain_env(scheduler)["AIRFLOW_VAR_STREAMSTACK_DEPLOYMENT"])
+    assert facts["target"] == "kubernetes"
+    assert facts["kubernetes_namespace"] == NS
+    assert facts["spark_master_url"] == f"spark://{replica('spark-master', 0)}:7077"
+    assert facts["producer_image"].startswith(f"{REGISTRY}/streamstack-producer@sha256:")
+    secrets = secret_env(scheduler)
+    assert {
+        "AIRFLOW_CONN_STREAMSTACK_KAFKA",
+        "AIRFLOW_CONN_STREAMSTACK_CASSANDRA",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+    } <= set(secrets)
+    connection = declared(dev, "Secret", "airflow-scheduler-env")
+    assert connection.is_secret("stringData.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
+    sql = connection.inputs["stringData"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert sql.endswith(f"@postgres.{DOMAIN}:5432/airflow")
+    cassandra = json.loads(connection.inputs["stringData"]["AIRFLOW_CONN_STREAMSTACK_CASSANDRA"])
+    assert cassandra["host"] == ",".join(replica("cassandra", i) for i in range(3))
+
+
+def test_images_are_pinned_upstream_or_pushed_and_referenced_by_digest(dev: Deployment) -> None:
+    images = {name: container(o)["image"] for name, o in workloads(dev).items()}
+    assert images["kafka"] == versions.KAFKA_IMAGE
+    assert images["cassandra"] == versions.CASSANDRA_IMAGE
+    assert images["spark-worker"] == versions.SPARK_IMAGE
+    repositories = {"producer": "producer", "streaming-job": "streaming-job", "airflow-scheduler": "airflow"}
+    for service, repository in repositories.items():
+        assert images[service].startswith(f"{REGISTRY}/streamstack-{repository}@sha256:"), service
+    pushed = {r.inputs["imageName"]: r.inputs.get("skipPush") for r in dev.of_type("docker:index/image:Image")}
+    assert pushed == {
+        f"{REGISTRY}/streamstack-producer:streamstack-dev": False,
+        f"{REGISTRY}/streamstack-streaming-job:streamstack-dev": False,
+        f"{REGISTRY}/streamstack-airflow:streamstack-dev": False,
+    }
+
+
+def test_every_credential_is_a_secret_reference_never_a_plain_value(dev: Deployment) -> None:
+    for secret in (r for r in dev.resources if r.type == "kubernetes:core/v1:Secret"):
+        assert secret.is_secret("stringData"), secret.name
+    for name, workload in workloads(dev).items():
+        for value in plain_env(workload).values():
+            assert "generated-" not in value and SECRET_TEST_VALUE not in value, name
+        for secret_name, key in secret_env(workload).values():
+            assert key in objects(dev, "Secret")[secret_name]["stringData"]
+
+
+def test_every_container_is_probed_bounded_and_unprivileged(dev: Deployment) -> None:
+    for name, workload in workloads(dev).items():
+        spec = container(workload)
+        assert set(spec["resources"]) == {"requests", "limits"}, name
+        assert set(spec["resources"]["limits"]) == {"cpu", "memory"}, name
+        assert spec["resources"]["limits"]["memory"] == spec["resources"]["requests"]["memory"], name
+        assert spec["securityContext"]["allowPrivilegeEscalation"] is False, name
+        assert spec["securityContext"]["capabilities"]["drop"] == ["ALL"], name
+        assert pod(workload)["spec"]["enableServiceLinks"] is False, name
+        probes = {"startupProbe", "readinessProbe", "livenessProbe"} & set(spec)
+        assert probes == (set() if workload["kind"] == "Job" else {"startupProbe", "readinessProbe", "livenessProbe"})
+    kafka = container(objects(dev, "StatefulSet")["kafka"])
+    assert kafka["resources"] == {
+        "requests": {"cpu": "500m", "memory": "768Mi"},
+        "limits": {"cpu": "1000m", "memory": "768Mi"},
+    }
+    assert kafka["livenessProbe"]["failureThreshold"] == 10
+    assert kafka["startupProbe"]["failureThreshold"] == 12  # 20 s start period at 15 s, then 10 retries
+    kafka_pod = pod(objects(dev, "StatefulSet")["kafka"])["spec"]["securityContext"]
+    assert (kafka_pod["runAsUser"], kafka_pod["runAsGroup"], kafka_pod["runAsNonRoot"]) == (1000, 1000, True)
+
+
+def test_stateful_services_claim_storage_of_the_configured_size(dev: Deployment) -> None:
+    for name in ("kafka", "cassandra", "hdfs-namenode", "hdfs-datanode", "minio", "postgres"):
+        (claim,) = objects(dev, "StatefulSet")[name]["spec"]["volumeClaimTemplates"]
+        assert claim["spec"]["resources"]["requests"]["storage"] == "20Gi", name
+        assert claim["spec"]["accessModes"] == ["ReadWriteOnce"], name
+
+
+def test_disruption_budgets_guard_replicated_services_only(dev: Deployment, one_broker_minimal: Deployment) -> None:
+    budgets = objects(dev, "PodDisruptionBudget")
+    assert sorted(budgets) == ["cassandra", "hdfs-datanode", "kafka", "spark-worker"]
+    assert budgets["kafka"]["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": {NAME: "kafka"}}}
+    assert sorted(objects(one_broker_minimal, "PodDisruptionBudget")) == ["spark-worker"]  # 1 broker, 1 Cassandra node
+
+
+def test_network_policies_admit_the_services_that_talk_and_no_others(dev: Deployment) -> None:
+    (deny,) = [p for p in objects(dev, "NetworkPolicy").values() if p["spec"]["podSelector"] == {}]
+    assert deny["spec"]["policyTypes"] == ["Ingress"] and "ingress" not in deny["spec"]
+    talks = [
+        ("kafka", "producer"),
+        ("kafka", "streaming-job"),
+        ("kafka", "kafka-topics"),
+        ("kafka", "schema-registry"),
+        ("kafka", "kafka"),
+        ("schema-registry", "kafka-ui"),
+        ("cassandra", "cassandra-init"),
+        ("cassandra", "streaming-job"),
+        ("minio", "minio-init"),
+        ("hdfs-namenode", "hdfs-datanode"),
+        ("hdfs-namenode", "hdfs-init"),
+        ("spark-master", "spark-worker"),
+        ("spark-worker", "spark-master"),
+        ("streaming-job", "spark-worker"),  # executors call the driver back
+        ("postgres", "airflow-scheduler"),
+        ("airflow-api-server", "airflow-scheduler"),
+        ("kafka", "airflow-scheduler"),
+    ]
+    silent = [
+        ("cassandra", "producer"),
+        ("postgres", "producer"),
+        ("postgres", "kafka-ui"),
+        ("minio", "kafka"),
+        ("streaming-job", "producer"),
+        ("airflow-api-server", "producer"),
+    ]
+    assert [pair for pair in talks if not admits(dev, *pair)] == []
+    assert [pair for pair in silent if admits(dev, *pair)] == []
+
+
+def test_published_ports_are_open_to_people_and_services_stay_cluster_internal(dev: Deployment) -> None:
+    policy = objects(dev, "NetworkPolicy")["kafka-ui"]["spec"]
+    assert {"ports": [{"port": 8080, "protocol": "TCP"}]} in policy["ingress"]
+    assert all(s["spec"].get("type", "ClusterIP") == "ClusterIP" for s in objects(dev, "Service").values())
+    assert dev.outputs["kafkaUiUrl"] == f"http://kafka-ui.{DOMAIN}:8080"
+
+
+def test_node_port_services_publish_the_ui_ports_when_asked() -> None:
+    deployment = run_program("dev", {"kubernetes": {"uiServiceType": "NodePort"}})
+    published = {n: o["spec"] for n, o in objects(deployment, "Service").items() if n.endswith("-published")}
+    assert published["kafka-ui-published"]["type"] == "NodePort"
+    assert published["kafka-ui-published"]["ports"] == [{"name": "http", "port": 8080, "targetPort": 8080}]
+    assert [p["port"] for p in published["minio-published"]["ports"]] == [9000, 9001]
+    assert "producer-published" not in published and "postgres-published" not in published
+
+
+def test_only_the_scheduler_may_start_pods_and_only_in_its_namespace(dev: Deployment) -> None:
+    (role,) = objects(dev, "Role").values()
+    assert role["metadata"]["name"] == "airflow-scheduler"
+    assert {
+        "apiGroups": [""],
+        "resources": ["pods"],
+        "verbs": ["create", "delete", "get", "list", "patch", "watch"],
+    } in role["rules"]
+    (binding,) = objects(dev, "RoleBinding").values()
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "airflow-scheduler", "namespace": NS}]
+    accounts = {n: pod(o)["spec"].get("serviceAccountName") for n, o in workloads(dev).items()}
+    assert {n for n, account in accounts.items() if account} == {"airflow-scheduler"}
+    tokens = {n for n, o in workloads(dev).items() if pod(o)["spec"]["automountServiceAccountToken"]}
+    assert tokens == {"airflow-scheduler"}
+
+
+def test_dags_reach_airflow_as_one_config_map_with_the_directory_layout(dev: Deployment) -> None:
+    dags = objects(dev, "ConfigMap")["directory-dags"]["data"]
+    volumes = pod(workloads(dev)["airflow-scheduler"])["spec"]["volumes"]
+    (mounted,) = [v for v in volumes if v["configMap"]["name"] == "directory-dags"]
+    paths = {item["path"]: item["key"] for item in mounted["configMap"]["items"]}
+    assert paths["streamstack_ingestion.py"] == "streamstack_ingestion.py"
+    assert set(paths.values()) == set(dags)
+    nested = [path for path in paths if "/" in path]
+    assert all(paths[path] == path.replace("/", "--") for path in nested)
+
+
+def test_one_broker_and_components_off(one_broker_minimal: Deployment) -> None:
+    every = workloads(one_broker_minimal)
+    assert sorted(every) == [
+        "cassandra",
+        "cassandra-init",
+        "kafka",
+        "kafka-topics",
+        "producer",
+        "spark-master",
+        "spark-worker",
+        "streaming-job",
+    ]
+    kafka = every["kafka"]
+    assert kafka["spec"]["replicas"] == 1
+    assert plain_env(kafka)["KAFKA_CONTROLLER_QUORUM_VOTERS"] == f"0@{replica('kafka', 0)}:9093"
+    assert replica_env(kafka, 0)["KAFKA_ADVERTISED_LISTENERS"].startswith(f"INTERNAL://{replica('kafka', 0)}:9092,")
+    assert "--replication-factor 1 --config min.insync.replicas=1" in container(every["kafka-topics"])["args"][0]
+    job_env = plain_env(every["streaming-job"])
+    assert job_env["SINKS"] == "cassandra"
+    assert not {"S3_ENDPOINT", "HDFS_URL"} & set(job_env)
+    assert "SCHEMA_REGISTRY_URL" not in plain_env(every["producer"])
+    assert plain_env(every["cassandra"])["CASSANDRA_SEEDS"] == replica("cassandra", 0)
+    assert objects(one_broker_minimal, "Role") == {}  # nothing launches pods without Airflow
+
+
+def test_a_checkpoint_volume_is_one_shared_claim_seen_by_driver_and_executors() -> None:
+    deployment = run_program("dev", {"streamingJob": {"checkpoint": "volume"}})
+    claims = objects(deployment, "PersistentVolumeClaim")
+    assert list(claims) == ["checkpoints"]
+    assert claims["checkpoints"]["spec"]["accessModes"] == ["ReadWriteMany"]
+    for name in ("streaming-job", "spark-worker"):
+        volumes = pod(workloads(deployment)[name])["spec"]["volumes"]
+        assert {"name": "checkpoints", "persistentVolumeClaim": {"claimName": "checkpoints"}} in volumes, name
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"kubernetes": {"imageRegistry": None}}, "kubernetes.imageRegistry"),
+        ({"kubernetes": {"ingressHost": "streamstack.example.com"}}, "kubernetes.ingressHost"),
+    ],
+)
+def test_settings_the_target_cannot_honour_fail_before_any_object(overrides: dict[str, Any], key: str) -> None:
+    with pytest.raises(ProgramFailedError) as failure:
+        run_program("dev", overrides)
+    assert isinstance(failure.value.error, ConfigError)
+    assert failure.value.error.key == key
+    assert not [r for r in failure.value.declared if r.type.startswith("kubernetes:")]
+
+
+def test_no_component_knows_which_target_it_runs_on() -> None:
+    modules = [m for m in sorted(COMPONENTS_DIR.glob("*.py")) if m.name != "settings.py"]
+    assert {"kafka.py", "pipeline.py", "workloads.py"} <= {m.name for m in modules}
+    for module in modules:
+        source = module.read_text()
+        for marker in ("pulumi_docker", "pulumi_kubernetes", "settings.target", '"kubernetes"', '"docker"'):
+            assert marker not in source, f"{module.name} mentions {marker}"
