@@ -1,0 +1,133 @@
+"""Every DAG file imports in a real Airflow with no import errors, and has the agreed structure.
+
+Needs no servers: the DAGs only touch connections when their tasks run. The deployment Variable is
+injected as AIRFLOW_VAR_STREAMSTACK_DEPLOYMENT, as a deployment does.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.fixtures.airflow import DAGS_FOLDER, AirflowInstallation
+
+FACTS: dict[str, Any] = {
+    "target": "docker",
+    "events_topic": "user-events",
+    "dead_letter_topic": "user-events-dlq",
+    "cassandra_keyspace": "streamstack",
+    "cassandra_table": "user_events",
+    "bucket": "lake",
+    "sinks": ["cassandra", "s3", "hdfs"],
+    "producer_image": "streamstack/producer:1",
+    "streaming_job_image": "streamstack/streaming-job:1",
+    "docker_network": "streamstack-net",
+    "kubernetes_namespace": "streamstack-ns",
+    "spark_master_url": "spark://spark-master:7077",
+    "hdfs_events_path": "/streamstack/events",
+    "s3_events_prefix": "events",
+    "dead_letter_rate_threshold": 0.05,
+}
+DAG_FILES = {
+    "streamstack_ingestion": "streamstack_ingestion.py",
+    "streamstack_streaming_supervisor": "streamstack_streaming_supervisor.py",
+    "streamstack_data_quality": "streamstack_data_quality.py",
+}
+
+
+def describe(airflow: AirflowInstallation, **changes: Any) -> dict[str, Any]:
+    return airflow.describe_dags({"AIRFLOW_VAR_STREAMSTACK_DEPLOYMENT": json.dumps({**FACTS, **changes})})
+
+
+@pytest.fixture(scope="module")
+def docker_dags(airflow: AirflowInstallation) -> dict[str, Any]:
+    return describe(airflow)
+
+
+def test_every_dag_file_imports_without_errors_or_warnings(docker_dags):
+    assert docker_dags["import_errors"] == {}
+    assert docker_dags["warnings"] == []
+    assert {dag_id: dag["fileloc"] for dag_id, dag in docker_dags["dags"].items()} == {
+        dag_id: str(DAGS_FOLDER / file) for dag_id, file in DAG_FILES.items()
+    }
+
+
+def edges(dag: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(task_id, after) for task_id, task in dag["tasks"].items() for after in task["downstream"]}
+
+
+def test_ingestion_checks_then_runs_one_producer_batch_in_a_container(docker_dags):
+    dag = docker_dags["dags"]["streamstack_ingestion"]
+
+    assert edges(dag) == {
+        ("check_topics", "produce_events"),
+        ("check_cassandra_table", "produce_events"),
+        ("check_bucket", "produce_events"),
+    }
+    assert (dag["schedule"], dag["catchup"], dag["max_active_runs"]) == ("*/30 * * * *", False, 1)
+    assert dag["tags"] == ["ingestion", "streamstack"]
+    assert dag["params"] == {"event_count": 3000, "events_per_second": 50}
+    assert {task_id: task["retries"] for task_id, task in dag["tasks"].items()} == dict.fromkeys(dag["tasks"], 2)
+    producer = dag["tasks"]["produce_events"]
+    assert producer["operator"] == "DockerOperator"
+    assert producer["extra"] == {"network_mode": "streamstack-net", "image": "streamstack/producer:1"}
+
+
+def test_ingestion_runs_the_producer_as_a_pod_on_kubernetes(airflow):
+    described = describe(airflow, target="kubernetes")
+
+    assert described["import_errors"] == {}
+    producer = described["dags"]["streamstack_ingestion"]["tasks"]["produce_events"]
+    assert producer["operator"] == "KubernetesPodOperator"
+    assert producer["extra"] == {"namespace": "streamstack-ns", "image": "streamstack/producer:1"}
+
+
+def test_ingestion_checks_only_the_stores_of_the_sinks_in_use(airflow):
+    described = describe(airflow, sinks=["hdfs"])
+
+    assert edges(described["dags"]["streamstack_ingestion"]) == {("check_topics", "produce_events")}
+
+
+def test_a_missing_or_wrong_deployment_variable_is_an_import_error_naming_it(airflow):
+    missing = airflow.describe_dags({})
+    wrong = describe(airflow, target="nomad")
+
+    ingestion = str(DAGS_FOLDER / "streamstack_ingestion.py")
+    assert list(missing["import_errors"]) == [ingestion]
+    assert "streamstack_deployment" in missing["import_errors"][ingestion]
+    assert "target 'nomad' is not one of ['docker', 'kubernetes']" in wrong["import_errors"][ingestion]
+    assert set(missing["dags"]) == {"streamstack_streaming_supervisor", "streamstack_data_quality"}
+
+
+def test_supervisor_resubmits_only_when_the_query_is_not_running(docker_dags):
+    dag = docker_dags["dags"]["streamstack_streaming_supervisor"]
+
+    assert edges(dag) == {
+        ("inspect_streaming_query", "query_running"),
+        ("inspect_streaming_query", "submit_streaming_query"),
+        ("submit_streaming_query", "wait_for_streaming_query"),
+    }
+    assert dag["tasks"]["inspect_streaming_query"]["operator"] == "_BranchPythonDecoratedOperator"
+    assert dag["tasks"]["wait_for_streaming_query"]["operator"] == "DecoratedSensorOperator"
+    assert (dag["schedule"], dag["catchup"], dag["max_active_runs"]) == ("*/5 * * * *", False, 1)
+    assert dag["tags"] == ["streaming", "streamstack"]
+    assert dag["params"] == {"max_deaths": 3, "death_window_minutes": 60}
+    assert {task["retries"] for task in dag["tasks"].values()} == {1}
+
+
+def test_data_quality_counts_every_store_then_assesses_the_last_hour(docker_dags):
+    dag = docker_dags["dags"]["streamstack_data_quality"]
+    counts = ["count_in_cassandra", "count_in_hdfs", "count_in_s3", "count_produced"]
+
+    assert edges(dag) == {("wait_for_landing", count) for count in counts} | {(count, "assess") for count in counts}
+    assert (dag["timetable"], dag["schedule"], dag["data_interval_hours"]) == ("CronTriggerTimetable", "0 * * * *", 1)
+    assert (dag["catchup"], dag["max_active_runs"]) == (False, 1)
+    assert dag["tags"] == ["data-quality", "streamstack"]
+    assert dag["params"] == {"min_produced": 1}
+    assert {task_id: task["retries"] for task_id, task in dag["tasks"].items()} == {
+        **dict.fromkeys(counts, 2),
+        "wait_for_landing": 2,
+        "assess": 0,  # a divergence is a finding, not a hiccup: no retry
+    }
