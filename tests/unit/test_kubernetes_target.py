@@ -1,0 +1,123 @@
+"""The Kubernetes target's pure parts: replica identity script, probes, security, naming."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from components.service import HealthCheck, Port, Resources, ServiceSpec, Volume
+from components.targets.kubernetes import (
+    REPLICA_SCRIPT_NAME,
+    config_map_key,
+    container_command,
+    container_security_context,
+    content_hash,
+    directory_files,
+    needs_identity,
+    pod_security_context,
+    probes,
+    quantities,
+)
+
+SMALL = Resources(memory_mib=256, cpu=0.25)
+
+
+def spec(**fields: object) -> ServiceSpec:
+    return ServiceSpec(name="svc", image="image:1", resources=SMALL, **fields)
+
+
+def run_as(command: list[str], hostname: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command, env={"HOSTNAME": hostname, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=False
+    )
+
+
+def test_replica_script_exports_values_with_shell_syntax_intact_and_execs_the_entrypoint() -> None:
+    tricky = 'it\'s $HOME; `rm -rf /` "quoted"'
+    service = spec(
+        entrypoint=["/bin/sh", "-c"],
+        args=['printf "%s|%s" "$ID" "$NOTE"'],
+        replicas=2,
+        per_replica_env=lambda ordinal: {"ID": str(ordinal), "NOTE": tricky if ordinal else "plain"},
+    )
+    command, args = container_command(service)
+    assert command is not None and args == ["/bin/sh", "-c", 'printf "%s|%s" "$ID" "$NOTE"']
+    assert command[3] == REPLICA_SCRIPT_NAME
+    assert run_as([*command, *args], "svc-0").stdout == "0|plain"
+    assert run_as([*command, *args], "svc-1").stdout == f"1|{tricky}"
+    assert run_as([*command, *args], "svc-2").returncode == 64
+
+
+def test_without_per_replica_environment_the_command_is_untouched() -> None:
+    assert container_command(spec(entrypoint=["run"], args=["--flag"])) == (["run"], ["--flag"])
+    assert container_command(spec(args=["server"])) == (None, ["server"])
+
+
+def test_probes_follow_the_health_check_and_fall_back_to_the_first_port() -> None:
+    health = HealthCheck("true", interval_seconds=10, timeout_seconds=3, retries=5, start_period_seconds=25)
+    checks = probes(health, [])
+    assert checks["startup_probe"]["failure_threshold"] == 3 + 5
+    assert checks["liveness_probe"] == {
+        "exec": {"command": ["/bin/sh", "-c", "true"]},
+        "period_seconds": 10,
+        "timeout_seconds": 3,
+        "failure_threshold": 5,
+    }
+    assert probes(None, [Port("http", 8080)])["readiness_probe"]["tcp_socket"] == {"port": 8080}
+    with pytest.raises(ValueError, match="health check or a port"):
+        probes(None, [])
+
+
+def test_quantities_request_the_share_and_cap_memory_there() -> None:
+    assert quantities(Resources(memory_mib=640, cpu=0.25, jvm_heap_mib=256)) == {
+        "requests": {"cpu": "250m", "memory": "640Mi"},
+        "limits": {"cpu": "500m", "memory": "640Mi"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("user", "expected"),
+    [
+        (None, {}),
+        ("185", {"run_as_user": 185, "run_as_group": 185, "fs_group": 185, "run_as_non_root": True}),
+        ("50000:0", {"run_as_user": 50000, "run_as_group": 0, "fs_group": 0, "run_as_non_root": True}),
+        ("0:0", {"run_as_user": 0, "run_as_group": 0, "fs_group": 0, "run_as_non_root": False}),
+    ],
+)
+def test_pods_run_as_the_configured_user(user: str | None, expected: dict[str, object]) -> None:
+    assert pod_security_context(user) == {"seccomp_profile": {"type": "RuntimeDefault"}, **expected}
+
+
+def test_only_images_that_start_as_root_keep_the_capabilities_to_hand_over() -> None:
+    assert container_security_context("1000:1000")["capabilities"] == {"drop": ["ALL"]}
+    assert container_security_context(None)["capabilities"] == {
+        "drop": ["ALL"],
+        "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
+    }
+    assert container_security_context(None)["allow_privilege_escalation"] is False
+
+
+def test_identity_comes_from_owned_data_per_replica_values_order_or_addressing() -> None:
+    assert needs_identity(spec(volumes=[Volume("data", "/data")]), addressed_by_replica=False)
+    assert not needs_identity(spec(volumes=[Volume("shared", "/s", shared=True)]), addressed_by_replica=False)
+    assert needs_identity(spec(ordered_start=True), addressed_by_replica=False)
+    assert needs_identity(spec(), addressed_by_replica=True)
+    assert not needs_identity(spec(replicas=3), addressed_by_replica=False)
+
+
+def test_config_map_keys_are_valid_and_distinct_per_path() -> None:
+    assert config_map_key("/opt/hadoop/etc/hadoop/core-site.xml") == "opt--hadoop--etc--hadoop--core-site.xml"
+    assert config_map_key("dags/a b.py") == "dags--a-b.py"
+    assert content_hash({"a": "1"}) != content_hash({"a": "2"})
+
+
+def test_directory_files_keep_layout_and_hidden_files_but_not_caches(tmp_path: Path) -> None:
+    (tmp_path / "pkg" / "__pycache__").mkdir(parents=True)
+    (tmp_path / "pkg" / "__pycache__" / "m.cpython-311.pyc").write_text("cache")
+    (tmp_path / "pkg" / "m.py").write_text("x = 1\n")
+    (tmp_path / ".airflowignore").write_text("tests/\n")
+    assert directory_files(tmp_path) == {".airflowignore": "tests/\n", "pkg/m.py": "x = 1\n"}
+    with pytest.raises(FileNotFoundError):
+        directory_files(tmp_path / "missing")
