@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from pathlib import Path
 
 import pulumi
 import pulumi_docker as docker
 
 from components.service import Lifecycle, Port, ServiceHandle, ServiceSpec
+from components.targets.images import REPOSITORY_ROOT, build_image
 
 PUBLISH_ADDRESS = "127.0.0.1"
-REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 _RESOURCE_NAME = re.compile(r"[^a-zA-Z0-9-]+")
 
 
@@ -74,16 +73,8 @@ class DockerTarget:
     def built_image(
         self, name: str, dockerfile: str, build_args: Mapping[str, str], parent: pulumi.Resource
     ) -> pulumi.Input[str]:
-        image = docker.Image(
-            f"{name}-image",
-            image_name=f"streamstack/{name}:{self._prefix}",
-            build=docker.DockerBuildArgs(
-                context=str(REPOSITORY_ROOT),
-                dockerfile=str(REPOSITORY_ROOT / dockerfile),
-                args=dict(build_args),
-            ),
-            skip_push=True,
-            opts=pulumi.ResourceOptions(parent=parent),
+        image = build_image(
+            name, f"streamstack/{name}:{self._prefix}", dockerfile, build_args, push=False, parent=parent
         )
         return image.image_name
 
