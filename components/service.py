@@ -95,6 +95,7 @@ class ServiceSpec:
     depends_on: Sequence[pulumi.Resource] = ()
     user: str | None = None
     launches_containers: bool = False
+    runs_client_code: bool = False  # executes code its clients submit (Spark workers): reaches what they reach
 
     def __post_init__(self) -> None:
         if self.per_replica_env is not None and self.entrypoint is None:

@@ -97,6 +97,7 @@ class Spark(pulumi.ComponentResource):
                 ),
                 depends_on=master.resources,
                 user="185",
+                runs_client_code=True,
             ),
             self,
         )

@@ -150,6 +150,11 @@ def directory_files(directory: Path) -> dict[str, str]:
     }
 
 
+def named(services: Sequence[str]) -> dict[str, Any]:
+    """A label selector for the pods of any of `services`."""
+    return {"match_expressions": [{"key": NAME_LABEL, "operator": "In", "values": sorted(services)}]}
+
+
 def needs_identity(spec: ServiceSpec, addressed_by_replica: bool) -> bool:
     """StatefulSet or not: replicas that own data or are told apart need stable names."""
     owns_data = any(not volume.shared for volume in spec.volumes)
@@ -183,6 +188,7 @@ class KubernetesTarget:
         self._services_of: dict[int, list[str]] = {}  # id(resource or component) -> service names
         self._shared_claims: dict[str, k8s.core.v1.PersistentVolumeClaim] = {}
         self._directory_maps: dict[str, k8s.core.v1.ConfigMap] = {}
+        self._specs: dict[str, ServiceSpec] = {}
 
     def prepare(self, parent: pulumi.Resource) -> None:
         self._parent = parent
@@ -239,6 +245,8 @@ class KubernetesTarget:
             workload: pulumi.Resource = self._job(spec, peers, parent)
         else:
             workload = self._long_running(spec, peers, parent)
+        self._executor_reach(spec, parent)
+        self._specs[spec.name] = spec
         self._services_of.setdefault(id(parent), []).append(spec.name)
         self._services_of[id(workload)] = [spec.name]
         return ServiceHandle(spec=spec, resources=[workload])
@@ -249,8 +257,12 @@ class KubernetesTarget:
         A conversation goes both ways (Spark executors call back the driver that submitted to
         them), so the policies of both ends admit the other.
         """
-        names = {name for owner in (parent, *spec.depends_on) for name in self._services_of.get(id(owner), [])}
-        return sorted(names - {spec.name})
+        siblings = set(self._services_of.get(id(parent), []))
+        return sorted((siblings | set(self._dependencies(spec))) - {spec.name})
+
+    def _dependencies(self, spec: ServiceSpec) -> list[str]:
+        """Services declared by the resources and components `spec` depends on."""
+        return sorted({name for owner in spec.depends_on for name in self._services_of.get(id(owner), [])})
 
     def _options(
         self, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = (), **extra: Any
@@ -265,46 +277,18 @@ class KubernetesTarget:
     def _long_running(self, spec: ServiceSpec, peers: list[str], parent: pulumi.Resource) -> pulumi.Resource:
         selector = {NAME_LABEL: spec.name}
         stateful = needs_identity(spec, spec.name in self._addressed_by_replica)
-        service_ports = [
-            {"name": port.name, "port": port.container_port, "target_port": port.container_port} for port in spec.ports
-        ]
-        options = self._options(parent)
-        service = None
-        if stateful or spec.ports:
-            # A StatefulSet's governing Service is headless and lists replicas before they are
-            # ready: Kafka controllers and Cassandra seeds must find each other to become ready.
-            headless = {"cluster_ip": "None", "publish_not_ready_addresses": True} if stateful else {}
-            service = k8s.core.v1.Service(
-                spec.name,
-                metadata=self._metadata(spec.name, selector),
-                spec={"selector": selector, "ports": service_ports, **headless},
-                opts=options,
-            )
-        published = [port for port in spec.ports if port.host_port is not None]
-        if published and self._settings.ui_service_type == "NodePort":
-            k8s.core.v1.Service(
-                f"{spec.name}-published",
-                metadata=self._metadata(f"{spec.name}-published", selector),
-                spec={
-                    "type": "NodePort",
-                    "selector": selector,
-                    "ports": [
-                        entry for entry in service_ports if entry["port"] in {p.container_port for p in published}
-                    ],
-                },
-                opts=options,
-            )
+        service = self._services(spec, stateful, parent)
         if spec.ports:
-            self._network_policy(spec, peers, published, parent)
+            self._network_policy(spec, peers, parent)
         template = self._pod_template(spec, peers, parent, restart_policy="Always")
-        workload_options = self._options(parent, spec.depends_on)
+        options = self._options(parent, spec.depends_on)
         workload: pulumi.Resource
-        if stateful:
+        if service is not None and stateful:
             workload = k8s.apps.v1.StatefulSet(
                 spec.name,
                 metadata=self._metadata(spec.name, selector),
                 spec={
-                    "service_name": service.metadata.name if service is not None else spec.name,
+                    "service_name": service.metadata.name,
                     "replicas": spec.replicas,
                     "pod_management_policy": "OrderedReady" if spec.ordered_start else "Parallel",
                     "selector": {"match_labels": selector},
@@ -313,23 +297,48 @@ class KubernetesTarget:
                         self._claim_template(volume) for volume in spec.volumes if not volume.shared
                     ],
                 },
-                opts=workload_options,
+                opts=options,
             )
         else:
             workload = k8s.apps.v1.Deployment(
                 spec.name,
                 metadata=self._metadata(spec.name, selector),
                 spec={"replicas": spec.replicas, "selector": {"match_labels": selector}, "template": template},
-                opts=workload_options,
+                opts=options,
             )
         if spec.replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
                 spec.name,
                 metadata=self._metadata(spec.name, selector),
                 spec={"max_unavailable": 1, "selector": {"match_labels": selector}},
-                opts=options,
+                opts=self._options(parent),
             )
         return workload
+
+    def _services(self, spec: ServiceSpec, stateful: bool, parent: pulumi.Resource) -> k8s.core.v1.Service | None:
+        """The Service named like the service (headless for a StatefulSet) and, when people should
+        reach published ports on the nodes, a NodePort Service `<service>-published`."""
+        selector = {NAME_LABEL: spec.name}
+        ports = [{"name": p.name, "port": p.container_port, "target_port": p.container_port} for p in spec.ports]
+        published = {port.container_port for port in spec.ports if port.host_port is not None}
+        if published and self._settings.ui_service_type == "NodePort":
+            k8s.core.v1.Service(
+                f"{spec.name}-published",
+                metadata=self._metadata(f"{spec.name}-published", selector),
+                spec={"type": "NodePort", "selector": selector, "ports": [p for p in ports if p["port"] in published]},
+                opts=self._options(parent),
+            )
+        if not (stateful or ports):
+            return None
+        # A StatefulSet's governing Service is headless and lists replicas before they are ready:
+        # Kafka controllers and Cassandra seeds must find each other to become ready at all.
+        headless = {"cluster_ip": "None", "publish_not_ready_addresses": True} if stateful else {}
+        return k8s.core.v1.Service(
+            spec.name,
+            metadata=self._metadata(spec.name, selector),
+            spec={"selector": selector, "ports": ports, **headless},
+            opts=self._options(parent),
+        )
 
     def _job(self, spec: ServiceSpec, peers: list[str], parent: pulumi.Resource) -> pulumi.Resource:
         if any(not volume.shared for volume in spec.volumes):
@@ -343,22 +352,12 @@ class KubernetesTarget:
             opts=self._options(parent, spec.depends_on, delete_before_replace=True),
         )
 
-    def _network_policy(
-        self, spec: ServiceSpec, peers: list[str], published: Sequence[Port], parent: pulumi.Resource
-    ) -> None:
+    def _network_policy(self, spec: ServiceSpec, peers: list[str], parent: pulumi.Resource) -> None:
+        """Admits the service's own replicas and peers, and anyone on the ports it publishes."""
+        published = [port for port in spec.ports if port.host_port is not None]
+        peer_label = {"match_labels": {f"{PEER_LABEL_PREFIX}{spec.name}": "true"}}
         admitted: list[dict[str, Any]] = [
-            {
-                "from": [
-                    {
-                        "pod_selector": {
-                            "match_expressions": [
-                                {"key": NAME_LABEL, "operator": "In", "values": sorted({spec.name, *peers})}
-                            ]
-                        }
-                    },
-                    {"pod_selector": {"match_labels": {f"{PEER_LABEL_PREFIX}{spec.name}": "true"}}},
-                ]
-            }
+            {"from": [{"pod_selector": named([spec.name, *peers])}, {"pod_selector": peer_label}]}
         ]
         if published:
             # Ports offered to people are open to any source, like a published port on Docker.
@@ -370,6 +369,24 @@ class KubernetesTarget:
                 "pod_selector": {"match_labels": {NAME_LABEL: spec.name}},
                 "policy_types": ["Ingress"],
                 "ingress": admitted,
+            },
+            opts=self._options(parent),
+        )
+
+    def _executor_reach(self, spec: ServiceSpec, parent: pulumi.Resource) -> None:
+        """Executors that run the code of `spec` (Spark workers) may reach what it depends on."""
+        dependencies = self._dependencies(spec)
+        executors = [name for name in dependencies if self._specs[name].runs_client_code]
+        reached = [name for name in dependencies if name not in executors and self._specs[name].ports]
+        if not (executors and reached):
+            return
+        k8s.networking.v1.NetworkPolicy(
+            f"{spec.name}-executors",
+            metadata=self._metadata(f"{spec.name}-executors", {NAME_LABEL: spec.name}),
+            spec={
+                "pod_selector": named(reached),
+                "policy_types": ["Ingress"],
+                "ingress": [{"from": [{"pod_selector": named(executors)}]}],
             },
             opts=self._options(parent),
         )

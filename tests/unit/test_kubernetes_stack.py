@@ -347,6 +347,12 @@ def test_network_policies_admit_the_services_that_talk_and_no_others(dev: Deploy
         ("postgres", "airflow-scheduler"),
         ("airflow-api-server", "airflow-scheduler"),
         ("kafka", "airflow-scheduler"),
+        # Executors run the streaming job's code on the workers: they read Kafka and write the sinks.
+        ("kafka", "spark-worker"),
+        ("cassandra", "spark-worker"),
+        ("minio", "spark-worker"),
+        ("hdfs-namenode", "spark-worker"),
+        ("hdfs-datanode", "spark-worker"),
     ]
     silent = [
         ("cassandra", "producer"),
@@ -355,6 +361,7 @@ def test_network_policies_admit_the_services_that_talk_and_no_others(dev: Deploy
         ("minio", "kafka"),
         ("streaming-job", "producer"),
         ("airflow-api-server", "producer"),
+        ("postgres", "spark-worker"),
     ]
     assert [pair for pair in talks if not admits(dev, *pair)] == []
     assert [pair for pair in silent if admits(dev, *pair)] == []
