@@ -212,7 +212,15 @@ class KubernetesTarget:
         )
 
     def placement(self) -> Mapping[str, pulumi.Input[str]]:
-        return {"target": "kubernetes", "kubernetes_namespace": self._settings.namespace}
+        """Namespace and labels (JSON) for pods a launcher starts: the labels admit them to every
+        service declared so far, as the launcher's tasks (the producer, checks) need."""
+        reachable = sorted(name for name, spec in self._specs.items() if spec.ports)
+        labels = {PART_OF_LABEL: PART_OF, **{f"{PEER_LABEL_PREFIX}{name}": "true" for name in reachable}}
+        return {
+            "target": "kubernetes",
+            "kubernetes_namespace": self._settings.namespace,
+            "kubernetes_pod_labels": json.dumps(labels, sort_keys=True),
+        }
 
     def host(self, service: str, ordinal: int | None = None) -> str:
         domain = f"{self._settings.namespace}.svc.{CLUSTER_DOMAIN}"

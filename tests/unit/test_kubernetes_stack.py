@@ -82,11 +82,9 @@ def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     )
 
 
-def admits(deployment: Deployment, server: str, client: str) -> bool:
-    """Whether any NetworkPolicy lets pods of `client` open connections to pods of `server`."""
-    every = workloads(deployment)
-    server_labels = pod(every[server])["metadata"]["labels"]
-    client_labels = pod(every[client])["metadata"]["labels"]
+def admitted(deployment: Deployment, server: str, client_labels: dict[str, str]) -> bool:
+    """Whether any NetworkPolicy lets pods labelled `client_labels` open connections to `server`."""
+    server_labels = pod(workloads(deployment)[server])["metadata"]["labels"]
     return any(
         selects(peer["podSelector"], client_labels)
         for policy in objects(deployment, "NetworkPolicy").values()
@@ -94,6 +92,10 @@ def admits(deployment: Deployment, server: str, client: str) -> bool:
         for rule in policy["spec"].get("ingress", [])
         for peer in rule.get("from", [])
     )
+
+
+def admits(deployment: Deployment, server: str, client: str) -> bool:
+    return admitted(deployment, server, pod(workloads(deployment)[client])["metadata"]["labels"])
 
 
 @pytest.fixture(scope="module")
@@ -250,6 +252,10 @@ def test_airflow_connections_and_facts_name_kubernetes_services(dev: Deployment)
     assert facts["kubernetes_namespace"] == NS
     assert facts["spark_master_url"] == f"spark://{replica('spark-master', 0)}:7077"
     assert facts["producer_image"].startswith(f"{REGISTRY}/streamstack-producer@sha256:")
+    launched = json.loads(facts["kubernetes_pod_labels"])
+    for service in ("kafka", "schema-registry", "cassandra", "minio", "spark-master", "hdfs-namenode"):
+        assert admitted(dev, service, launched), service
+    assert not admitted(dev, "kafka", {NAME: "producer"})  # a launched pod without the labels
     secrets = secret_env(scheduler)
     assert {
         "AIRFLOW_CONN_STREAMSTACK_KAFKA",
