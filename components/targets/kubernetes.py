@@ -441,15 +441,16 @@ class KubernetesTarget:
                 )
             mounts.append({"name": volume.name, "mount_path": volume.mount_path})
         command, args = container_command(spec)
+        env = [{"name": key, "value": value} for key, value in sorted(spec.env.items())]
+        env += self._secret_env(spec, parent)
         container: dict[str, Any] = {
             "name": spec.name,
             "image": spec.image,
             "command": command,
             "args": args,
-            "env": [{"name": key, "value": value} for key, value in sorted(spec.env.items())]
-            + self._secret_env(spec, parent),
-            "ports": [{"name": port.name, "container_port": port.container_port} for port in spec.ports],
-            "volume_mounts": mounts,
+            "env": env or None,
+            "ports": [{"name": port.name, "container_port": port.container_port} for port in spec.ports] or None,
+            "volume_mounts": mounts or None,
             "resources": quantities(spec.resources),
             "security_context": container_security_context(spec.user),
         }
