@@ -23,6 +23,9 @@ test: lint
 unit: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/unit
 
+render: $(VENV)/.installed
+	$(BIN)/python -m tools.render --stack $(STACK)
+
 up: $(VENV)/.installed
 	@test -n "$${PULUMI_CONFIG_PASSPHRASE+set}" || { echo "set PULUMI_CONFIG_PASSPHRASE (it encrypts this stack's secrets)"; exit 1; }
 	mkdir -p $(STATE_DIR)

@@ -88,7 +88,8 @@ class Kafka(pulumi.ComponentResource):
                     "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT,HOST:PLAINTEXT",
                     "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
                     "KAFKA_INTER_BROKER_LISTENER_NAME": "INTERNAL",
-                    "KAFKA_LOG_DIRS": "/var/lib/kafka/data",
+                    # A subdirectory: a fresh volume's root may hold lost+found, which Kafka refuses.
+                    "KAFKA_LOG_DIRS": "/var/lib/kafka/data/logs",
                     "KAFKA_AUTO_CREATE_TOPICS_ENABLE": "false",
                     "KAFKA_NUM_PARTITIONS": str(settings.partitions),
                     "KAFKA_DEFAULT_REPLICATION_FACTOR": str(settings.replication_factor),

@@ -124,6 +124,7 @@ def test_quorum_voters_list_every_controller_with_its_node_id(three_brokers: Dep
         assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
         assert env["KAFKA_LISTENERS"] == "INTERNAL://:9092,CONTROLLER://:9093,HOST://:19092"
         assert env["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
+        assert env["KAFKA_LOG_DIRS"] == "/var/lib/kafka/data/logs"
         node_ids.append(env["KAFKA_NODE_ID"])
     assert node_ids == ["0", "1", "2"]
     cluster_ids = {env_of(by_name[f"kafka-{i}"])["CLUSTER_ID"] for i in range(3)}
