@@ -1,8 +1,9 @@
 """Streaming-job supervisor: keep the streaming query running, and fail loudly when it keeps dying.
 
-Every few minutes the Spark master is asked whether the query's application is alive. If not, its
-driver is started again (a detached container or pod that submits to the master) and the run
-waits until the master lists it. When the query died too often within the window, the run fails
+Every few minutes the Spark master is asked whether the query's application is alive. If not, the
+deployment's streaming-job service is restarted (container restart on Docker, pod recreated by its
+controller on Kubernetes): its driver submits the query to the master again from the same
+checkpoint, and the run waits until the master lists it. When the query died too often within the window, the run fails
 with the application ids and states instead of feeding a crash loop.
 """
 
@@ -15,10 +16,9 @@ from airflow.exceptions import AirflowFailException
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param, PokeReturnValue, Variable, task
 from streamstack_checks.deployment import VARIABLE_KEY, parse_deployment
-from streamstack_checks.jobs import STREAMING_JOB_DRIVER_NAME, streaming_job_environment
 from streamstack_checks.spark_master import Action, alive_apps, judge_streaming_query
-from streamstack_tasks.launch import start_detached
-from streamstack_tasks.stores import sink_endpoints, spark_master_status
+from streamstack_tasks.launch import restart_streaming_job
+from streamstack_tasks.stores import spark_master_status
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +49,12 @@ with DAG(
         if verdict.action is Action.GIVE_UP:
             raise AirflowFailException(verdict.reason)
         log.info(verdict.reason)
-        return "query_running" if verdict.action is Action.KEEP else "submit_streaming_query"
+        return "query_running" if verdict.action is Action.KEEP else "resubmit_streaming_query"
 
     @task
-    def submit_streaming_query() -> str:
-        deployment = parse_deployment(Variable.get(VARIABLE_KEY))
-        environment = streaming_job_environment(deployment, sink_endpoints(deployment))
-        return start_detached(deployment, STREAMING_JOB_DRIVER_NAME, deployment.streaming_job_image, environment)
+    def resubmit_streaming_query() -> list[str]:
+        """Restart the job's service; its driver submits the query to the Spark master on start."""
+        return restart_streaming_job(parse_deployment(Variable.get(VARIABLE_KEY)))
 
     @task.sensor(poke_interval=15, timeout=600, mode="reschedule")
     def wait_for_streaming_query() -> PokeReturnValue:
@@ -64,4 +63,4 @@ with DAG(
 
     inspect = inspect_streaming_query()
     inspect >> EmptyOperator(task_id="query_running")
-    inspect >> submit_streaming_query() >> wait_for_streaming_query()
+    inspect >> resubmit_streaming_query() >> wait_for_streaming_query()

@@ -1,11 +1,17 @@
-"""The deployment facts Airflow receives as the Variable `streamstack_deployment` (docs/interfaces.md)."""
+"""The deployment facts Airflow receives as the Variable `streamstack_deployment` (docs/interfaces.md).
+
+Facts that only exist for some deployments are optional here and required only where they apply:
+`bucket` with the s3 sink, `hdfs_events_path` with the hdfs sink, `docker_network` on Docker,
+`kubernetes_namespace` on Kubernetes. Keys this module does not know are ignored, so the
+deployment can add facts before the DAGs use them.
+"""
 
 from __future__ import annotations
 
 import enum
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 VARIABLE_KEY = "streamstack_deployment"
@@ -35,63 +41,90 @@ class Deployment:
     dead_letter_topic: str
     cassandra_keyspace: str
     cassandra_table: str
-    bucket: str
     sinks: tuple[str, ...]
     producer_image: str
     streaming_job_image: str
-    docker_network: str
-    kubernetes_namespace: str
     spark_master_url: str
-    hdfs_events_path: str
     s3_events_prefix: str
     dead_letter_rate_threshold: float
+    bucket: str | None = None
+    hdfs_events_path: str | None = None
+    docker_network: str | None = None
+    kubernetes_namespace: str | None = None
+    kubernetes_pod_labels: Mapping[str, str] = field(default_factory=dict)  # admit launched pods to the services
 
     @property
     def cassandra_qualified_table(self) -> str:
         return f"{self.cassandra_keyspace}.{self.cassandra_table}"
 
 
-_TEXT_FIELDS = (
+_ALWAYS = (
     "events_topic",
     "dead_letter_topic",
     "cassandra_keyspace",
     "cassandra_table",
-    "bucket",
     "producer_image",
     "streaming_job_image",
-    "docker_network",
-    "kubernetes_namespace",
     "spark_master_url",
-    "hdfs_events_path",
     "s3_events_prefix",
 )
+
+
+def _conditional(facts: Mapping[str, Any]) -> dict[str, bool]:
+    """Optional text facts, each with whether this deployment needs it."""
+    sinks = facts.get("sinks") if isinstance(facts.get("sinks"), list) else []
+    return {
+        "bucket": "s3" in sinks,
+        "hdfs_events_path": "hdfs" in sinks,
+        "docker_network": facts.get("target") == Target.DOCKER.value,
+        "kubernetes_namespace": facts.get("target") == Target.KUBERNETES.value,
+    }
 
 
 def parse_deployment(raw: str | Mapping[str, Any]) -> Deployment:
     """Validate the Variable's JSON; a wrong deployment fails here with every problem named at once."""
     facts = json.loads(raw) if isinstance(raw, str) else dict(raw)
-    required = ("target", "sinks", "dead_letter_rate_threshold", *_TEXT_FIELDS)
+    texts = [*_ALWAYS, *(name for name, needed in _conditional(facts).items() if needed)]
+    required = ("target", "sinks", "dead_letter_rate_threshold", *texts)
     problems = [f"missing {name}" for name in required if name not in facts]
     if problems:
         raise ValueError(f"{VARIABLE_KEY}: {'; '.join(problems)}")
-    targets = {target.value for target in Target}
+    targets = sorted(target.value for target in Target)
     if facts["target"] not in targets:
-        problems.append(f"target {facts['target']!r} is not one of {sorted(targets)}")
-    problems += [f"{name} must be a non-empty string" for name in _TEXT_FIELDS if not _is_text(facts[name])]
+        problems.append(f"target {facts['target']!r} is not one of {targets}")
+    problems += [f"{name} must be a non-empty string" for name in texts if not _is_text(facts[name])]
     sinks = facts["sinks"]
     if not isinstance(sinks, list) or not sinks or not set(sinks) <= KNOWN_SINKS:
         problems.append(f"sinks must be a non-empty list drawn from {sorted(KNOWN_SINKS)}, got {sinks!r}")
     threshold = facts["dead_letter_rate_threshold"]
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
         problems.append(f"dead_letter_rate_threshold must be a number in 0..1, got {threshold!r}")
+    labels = _pod_labels(facts.get("kubernetes_pod_labels"))
+    if labels is None:
+        problems.append("kubernetes_pod_labels must be an object (or its JSON) of string labels")
     if problems:
         raise ValueError(f"{VARIABLE_KEY}: {'; '.join(problems)}")
     return Deployment(
         target=Target(facts["target"]),
         sinks=tuple(sinks),
         dead_letter_rate_threshold=float(threshold),
-        **{name: facts[name] for name in _TEXT_FIELDS},
+        kubernetes_pod_labels=labels or {},
+        **{name: facts[name] for name in texts},
     )
+
+
+def _pod_labels(value: object) -> dict[str, str] | None:
+    """Labels given as an object or as its JSON text (how the Kubernetes target emits them)."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return None
+    return value
 
 
 def _is_text(value: object) -> bool:

@@ -1,14 +1,20 @@
-"""Command lines and environments of the containers the DAGs start, per docs/interfaces.md."""
+"""The producer's command line, and how to find the streaming job the deployment runs.
+
+The streaming job is a long-running service of the deployment (its settings, driver address and
+checkpoint belong to the Pulumi program). The supervisor therefore never starts a second copy: it
+restarts that service, whose driver then submits the query to the Spark master again and resumes
+from the same checkpoint.
+"""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from .deployment import Deployment
 
 PRODUCER_MODULE = "workloads.producer"
-STREAMING_JOB_DRIVER_NAME = "streamstack-streaming-job-driver"
-HDFS_RPC_PORT = 8020  # the NameNode's default RPC port; the webhdfs connection only names its HTTP port
+STREAMING_JOB_SERVICE = "streaming-job"  # the service name components/workloads.py gives the job
+DOCKER_STACK_LABEL = "streamstack.stack"  # on Docker its value is the stack's network name
+DOCKER_SERVICE_LABEL = "streamstack.service"
+KUBERNETES_NAME_LABEL = "app.kubernetes.io/name"
 
 
 def producer_arguments(event_count: int | str) -> list[str]:
@@ -23,48 +29,11 @@ def producer_environment(deployment: Deployment, bootstrap_servers: str) -> dict
     }
 
 
-@dataclass(frozen=True)
-class SinkEndpoints:
-    """Addresses and credentials of the stores, as read from the Airflow connections."""
-
-    kafka_bootstrap_servers: str
-    cassandra_hosts: str
-    cassandra_port: int
-    cassandra_username: str
-    cassandra_password: str
-    s3_endpoint: str
-    s3_access_key: str
-    s3_secret_key: str
-    hdfs_namenode_host: str
+def streaming_job_container_labels(deployment: Deployment) -> list[str]:
+    """Docker label filters matching the job's container of this stack only."""
+    return [f"{DOCKER_STACK_LABEL}={deployment.docker_network}", f"{DOCKER_SERVICE_LABEL}={STREAMING_JOB_SERVICE}"]
 
 
-def checkpoint_location(deployment: Deployment, hdfs_url: str) -> str:
-    """The durable checkpoint URL the interface prescribes: on S3 unless only HDFS is a file sink."""
-    if "hdfs" in deployment.sinks and "s3" not in deployment.sinks:
-        return f"{hdfs_url}/streamstack/checkpoints/streaming-job"
-    return f"s3a://{deployment.bucket}/checkpoints/streaming-job"
-
-
-def streaming_job_environment(deployment: Deployment, endpoints: SinkEndpoints) -> dict[str, str]:
-    """Everything the streaming job reads from its environment, so a resubmitted driver resumes
-    from the same checkpoint as the one the deployment started."""
-    hdfs_url = f"hdfs://{endpoints.hdfs_namenode_host}:{HDFS_RPC_PORT}"
-    return {
-        "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
-        "EVENTS_TOPIC": deployment.events_topic,
-        "DEAD_LETTER_TOPIC": deployment.dead_letter_topic,
-        "SPARK_MASTER_URL": deployment.spark_master_url,
-        "SINKS": ",".join(deployment.sinks),
-        "CASSANDRA_HOSTS": endpoints.cassandra_hosts,
-        "CASSANDRA_PORT": str(endpoints.cassandra_port),
-        "CASSANDRA_KEYSPACE": deployment.cassandra_keyspace,
-        "CASSANDRA_TABLE": deployment.cassandra_table,
-        "CASSANDRA_USERNAME": endpoints.cassandra_username,
-        "CASSANDRA_PASSWORD": endpoints.cassandra_password,
-        "S3_ENDPOINT": endpoints.s3_endpoint,
-        "S3_BUCKET": deployment.bucket,
-        "S3_ACCESS_KEY": endpoints.s3_access_key,
-        "S3_SECRET_KEY": endpoints.s3_secret_key,
-        "HDFS_URL": hdfs_url,
-        "CHECKPOINT_LOCATION": checkpoint_location(deployment, hdfs_url),
-    }
+def streaming_job_pod_selector() -> str:
+    """Label selector of the job's pods within the deployment's namespace."""
+    return f"{KUBERNETES_NAME_LABEL}={STREAMING_JOB_SERVICE}"

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-STREAMING_APP_NAME = "streamstack-streaming-job"
+STREAMING_APP_NAME = "streamstack-events"  # spark.app.name set by workloads/streaming_job/session.py
 ALIVE_STATES = frozenset({"RUNNING", "WAITING", "SUBMITTED"})
 
 

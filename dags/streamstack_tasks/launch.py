@@ -1,4 +1,4 @@
-"""Run a workload image on whatever the deployment targets, without the DAG knowing which.
+"""Run or restart workloads on whatever the deployment targets, without the DAG knowing which.
 
 Docker deployments get a DockerOperator on the stack's network; Kubernetes deployments get a
 KubernetesPodOperator in the stack's namespace. The choice is made when the DAG file is parsed,
@@ -14,8 +14,8 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.providers.docker.hooks.docker import DockerHook
 from airflow.providers.docker.operators.docker import DockerOperator
 from airflow.sdk import BaseOperator
-from kubernetes.client import V1Container, V1EnvVar, V1ObjectMeta, V1Pod, V1PodSpec
 from streamstack_checks.deployment import Deployment, Target
+from streamstack_checks.jobs import streaming_job_container_labels, streaming_job_pod_selector
 
 DOCKER_SOCKET = "unix://var/run/docker.sock"
 
@@ -50,53 +50,36 @@ def batch_job_operator(
         cmds=list(arguments[:1]),
         arguments=list(arguments[1:]),
         env_vars=dict(environment),
+        labels=dict(deployment.kubernetes_pod_labels),
         in_cluster=True,
         get_logs=True,
         on_finish_action="delete_succeeded_pod",
     )
 
 
-def start_detached(deployment: Deployment, name: str, image: str, environment: Mapping[str, str]) -> str:
-    """Start a long-running container (Docker) or pod (Kubernetes) and return without waiting.
+class StreamingJobNotFoundError(RuntimeError):
+    """The deployment's streaming-job service is not there to restart."""
 
-    Earlier ones of the same name, dead by now, are removed first so they do not pile up.
+
+def restart_streaming_job(deployment: Deployment) -> list[str]:
+    """Restart the deployment's streaming-job service; returns what was restarted.
+
+    Docker: the job's container is restarted in place. Kubernetes: the job's pods are deleted and
+    their controller recreates them. Either way the new driver submits the query to the master.
     """
     if deployment.target is Target.DOCKER:
-        return _start_container(deployment, name, image, environment)
-    return _start_pod(deployment, name, image, environment)
-
-
-def _start_container(deployment: Deployment, name: str, image: str, environment: Mapping[str, str]) -> str:
-    client = DockerHook(docker_conn_id=None, base_url=DOCKER_SOCKET).api_client
-    if client.containers(all=True, filters={"name": f"^/{name}$"}):
-        client.remove_container(name, force=True)
-    container = client.create_container(
-        image=image,
-        name=name,
-        environment=dict(environment),
-        host_config=client.create_host_config(network_mode=deployment.docker_network),
-    )
-    client.start(container["Id"])
-    return str(container["Id"])
-
-
-def _start_pod(deployment: Deployment, name: str, image: str, environment: Mapping[str, str]) -> str:
-    pods = KubernetesHook(conn_id=None, in_cluster=True).core_v1_client
-    namespace = deployment.kubernetes_namespace
-    label = {"app.kubernetes.io/name": name}
-    pods.delete_collection_namespaced_pod(namespace, label_selector=f"app.kubernetes.io/name={name}")
-    pod = V1Pod(
-        metadata=V1ObjectMeta(generate_name=f"{name}-", labels=label),
-        spec=V1PodSpec(
-            restart_policy="Never",
-            containers=[
-                V1Container(
-                    name=name,
-                    image=image,
-                    env=[V1EnvVar(name=key, value=value) for key, value in environment.items()],
-                )
-            ],
-        ),
-    )
-    created = pods.create_namespaced_pod(namespace, pod)
-    return str(created.metadata.name)
+        client = DockerHook(docker_conn_id=None, base_url=DOCKER_SOCKET).api_client
+        containers = client.containers(all=True, filters={"label": streaming_job_container_labels(deployment)})
+        for container in containers:
+            client.restart(container["Id"])
+        restarted = [container["Names"][0].lstrip("/") for container in containers]
+    else:
+        pods = KubernetesHook(conn_id=None, in_cluster=True).core_v1_client
+        namespace = deployment.kubernetes_namespace
+        found = pods.list_namespaced_pod(namespace, label_selector=streaming_job_pod_selector()).items
+        for pod in found:
+            pods.delete_namespaced_pod(pod.metadata.name, namespace)
+        restarted = [pod.metadata.name for pod in found]
+    if not restarted:
+        raise StreamingJobNotFoundError(f"no streaming-job container or pod found on {deployment.target.value}")
+    return restarted

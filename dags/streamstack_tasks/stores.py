@@ -24,7 +24,6 @@ from streamstack_checks.deployment import (
     WEBHDFS_CONN_ID,
     Deployment,
 )
-from streamstack_checks.jobs import SinkEndpoints
 from streamstack_checks.quality import Interval, StoredObject, batched, data_files_written_since, event_date_partitions
 from streamstack_checks.spark_master import master_status_url
 
@@ -69,7 +68,7 @@ def s3_event_ids(deployment: Deployment, interval: Interval) -> set[str]:
 def hdfs_event_ids(deployment: Deployment, interval: Interval) -> set[str]:
     """The same as s3_event_ids for HDFS, over WebHDFS (LISTSTATUS, OPEN)."""
     webhdfs = _WebHdfs(BaseHook.get_connection(WEBHDFS_CONN_ID))
-    root = deployment.hdfs_events_path.rstrip("/")
+    root = str(deployment.hdfs_events_path).rstrip("/")
     listed = [
         stored for partition in event_date_partitions(interval) for stored in webhdfs.files(f"{root}/{partition}")
     ]
@@ -119,22 +118,3 @@ def spark_master_status() -> dict[str, Any]:
     response = requests.get(master_status_url(connection.host, ui_port), timeout=HTTP_TIMEOUT_S)
     response.raise_for_status()
     return response.json()
-
-
-def sink_endpoints(deployment: Deployment) -> SinkEndpoints:
-    """Addresses and credentials for the streaming job, from the connections of the sinks in use."""
-    kafka = kafka_client_config()
-    cassandra = BaseHook.get_connection(CASSANDRA_CONN_ID) if "cassandra" in deployment.sinks else None
-    s3 = BaseHook.get_connection(S3_CONN_ID)
-    webhdfs = BaseHook.get_connection(WEBHDFS_CONN_ID) if "hdfs" in deployment.sinks else None
-    return SinkEndpoints(
-        kafka_bootstrap_servers=str(kafka["bootstrap.servers"]),
-        cassandra_hosts=cassandra.host if cassandra else "",
-        cassandra_port=int(cassandra.port or 9042) if cassandra else 9042,
-        cassandra_username=(cassandra.login or "") if cassandra else "",
-        cassandra_password=(cassandra.password or "") if cassandra else "",
-        s3_endpoint=str(s3.extra_dejson.get("endpoint_url", "")),
-        s3_access_key=s3.login or "",
-        s3_secret_key=s3.password or "",
-        hdfs_namenode_host=webhdfs.host if webhdfs else "",
-    )

@@ -24,10 +24,9 @@ FACTS: dict[str, Any] = {
     "producer_image": "streamstack/producer:1",
     "streaming_job_image": "streamstack/streaming-job:1",
     "docker_network": "streamstack-net",
-    "kubernetes_namespace": "streamstack-ns",
     "spark_master_url": "spark://spark-master:7077",
     "hdfs_events_path": "/streamstack/events",
-    "s3_events_prefix": "events",
+    "s3_events_prefix": "events/",
     "dead_letter_rate_threshold": 0.05,
 }
 DAG_FILES = {
@@ -72,20 +71,23 @@ def test_ingestion_checks_then_runs_one_producer_batch_in_a_container(docker_dag
     assert {task_id: task["retries"] for task_id, task in dag["tasks"].items()} == dict.fromkeys(dag["tasks"], 2)
     producer = dag["tasks"]["produce_events"]
     assert producer["operator"] == "DockerOperator"
-    assert producer["extra"] == {"network_mode": "streamstack-net", "image": "streamstack/producer:1"}
+    assert producer["placement"] == {"image": "streamstack/producer:1", "network_mode": "streamstack-net"}
 
 
-def test_ingestion_runs_the_producer_as_a_pod_on_kubernetes(airflow):
-    described = describe(airflow, target="kubernetes")
+def test_ingestion_runs_the_producer_as_a_pod_admitted_to_the_services_on_kubernetes(airflow):
+    labels = {"app.kubernetes.io/part-of": "streamstack", "streamstack.io/peer-kafka": "true"}
+    described = describe(
+        airflow, target="kubernetes", kubernetes_namespace="streamstack-ns", kubernetes_pod_labels=json.dumps(labels)
+    )
 
     assert described["import_errors"] == {}
     producer = described["dags"]["streamstack_ingestion"]["tasks"]["produce_events"]
     assert producer["operator"] == "KubernetesPodOperator"
-    assert producer["extra"] == {"namespace": "streamstack-ns", "image": "streamstack/producer:1"}
+    assert producer["placement"] == {"image": "streamstack/producer:1", "namespace": "streamstack-ns", "labels": labels}
 
 
 def test_ingestion_checks_only_the_stores_of_the_sinks_in_use(airflow):
-    described = describe(airflow, sinks=["hdfs"])
+    described = describe(airflow, sinks=["hdfs"], bucket=None)
 
     assert edges(described["dags"]["streamstack_ingestion"]) == {("check_topics", "produce_events")}
 
@@ -106,8 +108,8 @@ def test_supervisor_resubmits_only_when_the_query_is_not_running(docker_dags):
 
     assert edges(dag) == {
         ("inspect_streaming_query", "query_running"),
-        ("inspect_streaming_query", "submit_streaming_query"),
-        ("submit_streaming_query", "wait_for_streaming_query"),
+        ("inspect_streaming_query", "resubmit_streaming_query"),
+        ("resubmit_streaming_query", "wait_for_streaming_query"),
     }
     assert dag["tasks"]["inspect_streaming_query"]["operator"] == "_BranchPythonDecoratedOperator"
     assert dag["tasks"]["wait_for_streaming_query"]["operator"] == "DecoratedSensorOperator"

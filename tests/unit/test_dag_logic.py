@@ -7,15 +7,23 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from components.targets.kubernetes import NAME_LABEL
+from components.workloads import STREAMING_JOB
 from dags.streamstack_checks.deployment import Target, parse_deployment
 from dags.streamstack_checks.jobs import (
-    SinkEndpoints,
-    checkpoint_location,
     producer_arguments,
     producer_environment,
-    streaming_job_environment,
+    streaming_job_container_labels,
+    streaming_job_pod_selector,
 )
-from dags.streamstack_checks.spark_master import Action, alive_apps, judge_streaming_query, master_status_url
+from dags.streamstack_checks.spark_master import (
+    STREAMING_APP_NAME,
+    Action,
+    alive_apps,
+    judge_streaming_query,
+    master_status_url,
+)
+from workloads.streaming_job.session import QUERY_NAME
 
 FACTS = {
     "target": "docker",
@@ -27,12 +35,16 @@ FACTS = {
     "sinks": ["cassandra", "s3"],
     "producer_image": "streamstack/producer:1",
     "streaming_job_image": "streamstack/streaming-job:1",
-    "docker_network": "streamstack",
-    "kubernetes_namespace": "data",
+    "docker_network": "streamstack-local",
     "spark_master_url": "spark://spark-master:7077",
     "hdfs_events_path": "/streamstack/events",
-    "s3_events_prefix": "events",
+    "s3_events_prefix": "events/",
     "dead_letter_rate_threshold": 0.05,
+}
+KUBERNETES_PLACEMENT = {
+    "target": "kubernetes",
+    "kubernetes_namespace": "data",
+    "kubernetes_pod_labels": '{"app.kubernetes.io/part-of": "streamstack", "streamstack.io/peer-kafka": "true"}',
 }
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
@@ -46,6 +58,47 @@ def test_parse_deployment_reads_the_variable_json():
     assert deployment.sinks == ("cassandra", "s3")
     assert deployment.cassandra_qualified_table == "streamstack.user_events"
     assert deployment.dead_letter_rate_threshold == 0.05
+    assert (deployment.bucket, deployment.docker_network, deployment.kubernetes_namespace) == (
+        "lake",
+        "streamstack-local",
+        None,
+    )
+    assert deployment.kubernetes_pod_labels == {}
+
+
+def test_parse_deployment_reads_kubernetes_placement_with_labels_as_json():
+    facts = {key: value for key, value in FACTS.items() if key != "docker_network"} | KUBERNETES_PLACEMENT
+
+    deployment = parse_deployment(facts)
+
+    assert deployment.target is Target.KUBERNETES
+    assert deployment.kubernetes_namespace == "data"
+    assert deployment.kubernetes_pod_labels == {
+        "app.kubernetes.io/part-of": "streamstack",
+        "streamstack.io/peer-kafka": "true",
+    }
+
+
+def test_facts_of_absent_sinks_may_be_null():
+    deployment = parse_deployment({**FACTS, "sinks": ["cassandra"], "bucket": None, "hdfs_events_path": None})
+
+    assert (deployment.sinks, deployment.bucket, deployment.hdfs_events_path) == (("cassandra",), None, None)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"sinks": ["s3"], "bucket": None}, "bucket must be a non-empty string"),
+        ({"sinks": ["hdfs"], "hdfs_events_path": ""}, "hdfs_events_path must be a non-empty string"),
+        ({"target": "kubernetes"}, "missing kubernetes_namespace"),
+        ({"docker_network": None}, "docker_network must be a non-empty string"),
+        ({"kubernetes_pod_labels": "{not json"}, "kubernetes_pod_labels must be an object"),
+        ({"kubernetes_pod_labels": {"tier": 1}}, "kubernetes_pod_labels must be an object"),
+    ],
+)
+def test_facts_a_deployment_needs_are_required(change, message):
+    with pytest.raises(ValueError, match=message):
+        parse_deployment({**FACTS, **change})
 
 
 def test_parse_deployment_names_every_missing_fact():
@@ -73,7 +126,11 @@ def test_parse_deployment_rejects_wrong_facts(change, message):
         parse_deployment({**FACTS, **change})
 
 
-def app(app_id: str, state: str, started_ms: int, duration_ms: int = 0, name: str = "streamstack-streaming-job"):
+def test_the_supervisor_watches_the_application_name_the_streaming_job_sets():
+    assert STREAMING_APP_NAME == QUERY_NAME
+
+
+def app(app_id: str, state: str, started_ms: int, duration_ms: int = 0, name: str = STREAMING_APP_NAME):
     return {"id": app_id, "name": name, "state": state, "starttime": started_ms, "duration": duration_ms}
 
 
@@ -83,7 +140,7 @@ def test_a_running_query_is_kept():
     verdict = judge_streaming_query(status, NOW, timedelta(hours=1), max_deaths=3)
 
     assert verdict.action is Action.KEEP
-    assert verdict.reason == "streamstack-streaming-job is alive: app-2 (RUNNING)"
+    assert verdict.reason == "streamstack-events is alive: app-2 (RUNNING)"
 
 
 def test_a_missing_query_is_submitted_with_its_recent_deaths_counted():
@@ -99,7 +156,7 @@ def test_a_missing_query_is_submitted_with_its_recent_deaths_counted():
     verdict = judge_streaming_query(status, NOW, timedelta(hours=1), max_deaths=3)
 
     assert verdict.action is Action.SUBMIT
-    assert verdict.reason == "streamstack-streaming-job is not running (1 deaths in the last 60 min)"
+    assert verdict.reason == "streamstack-events is not running (1 deaths in the last 60 min)"
 
 
 def test_a_query_that_keeps_dying_is_given_up_with_the_app_ids():
@@ -116,7 +173,7 @@ def test_a_query_that_keeps_dying_is_given_up_with_the_app_ids():
 
     assert verdict.action is Action.GIVE_UP
     assert verdict.reason == (
-        "streamstack-streaming-job died 3 times in the last 60 min (limit 3): "
+        "streamstack-events died 3 times in the last 60 min (limit 3): "
         "app-1 KILLED after 30s, app-2 FAILED after 40s, app-3 FINISHED after 20s"
     )
 
@@ -166,51 +223,10 @@ def test_producer_runs_a_bounded_batch_against_the_events_topic():
     }
 
 
-ENDPOINTS = SinkEndpoints(
-    kafka_bootstrap_servers="kafka-0:9092",
-    cassandra_hosts="cassandra",
-    cassandra_port=9042,
-    cassandra_username="app",
-    cassandra_password="pw",
-    s3_endpoint="http://minio:9000",
-    s3_access_key="ak",
-    s3_secret_key="sk",
-    hdfs_namenode_host="hdfs-namenode",
-)
-
-
-def test_streaming_job_environment_follows_the_interface():
-    environment = streaming_job_environment(parse_deployment(FACTS), ENDPOINTS)
-
-    assert environment == {
-        "KAFKA_BOOTSTRAP_SERVERS": "kafka-0:9092",
-        "EVENTS_TOPIC": "user-events",
-        "DEAD_LETTER_TOPIC": "user-events-dlq",
-        "SPARK_MASTER_URL": "spark://spark-master:7077",
-        "SINKS": "cassandra,s3",
-        "CASSANDRA_HOSTS": "cassandra",
-        "CASSANDRA_PORT": "9042",
-        "CASSANDRA_KEYSPACE": "streamstack",
-        "CASSANDRA_TABLE": "user_events",
-        "CASSANDRA_USERNAME": "app",
-        "CASSANDRA_PASSWORD": "pw",
-        "S3_ENDPOINT": "http://minio:9000",
-        "S3_BUCKET": "lake",
-        "S3_ACCESS_KEY": "ak",
-        "S3_SECRET_KEY": "sk",
-        "HDFS_URL": "hdfs://hdfs-namenode:8020",
-        "CHECKPOINT_LOCATION": "s3a://lake/checkpoints/streaming-job",
-    }
-
-
-@pytest.mark.parametrize(
-    ("sinks", "location"),
-    [
-        (["hdfs"], "hdfs://nn:8020/streamstack/checkpoints/streaming-job"),
-        (["cassandra", "hdfs"], "hdfs://nn:8020/streamstack/checkpoints/streaming-job"),
-        (["s3", "hdfs"], "s3a://lake/checkpoints/streaming-job"),
-        (["cassandra"], "s3a://lake/checkpoints/streaming-job"),
-    ],
-)
-def test_checkpoint_location(sinks, location):
-    assert checkpoint_location(parse_deployment({**FACTS, "sinks": sinks}), "hdfs://nn:8020") == location
+def test_the_streaming_job_is_found_by_the_labels_the_targets_give_it():
+    assert streaming_job_container_labels(parse_deployment(FACTS)) == [
+        "streamstack.stack=streamstack-local",
+        "streamstack.service=streaming-job",
+    ]
+    assert streaming_job_pod_selector() == "app.kubernetes.io/name=streaming-job"
+    assert f"{NAME_LABEL}={STREAMING_JOB}" == streaming_job_pod_selector()
