@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +32,7 @@ from tests.fixtures.s3 import S3Server
 from workloads.contract.events import EVENT_FIELDS, FieldType, cassandra_table_ddl
 from workloads.streaming_job.batch_writer import BatchWriter, batch_writer_from_config
 from workloads.streaming_job.config import JobConfig, parse_config
+from workloads.streaming_job.main import run_with_restarts
 from workloads.streaming_job.schema import KAFKA_SOURCE_SCHEMA
 from workloads.streaming_job.session import apply_runtime_conf, start_query
 from workloads.streaming_job.transform import MAX_MESSAGE_BYTES, parse_records
@@ -348,3 +353,38 @@ def test_a_batch_failing_while_cassandra_is_down_is_replayed_after_recovery(stac
     assert sorted(row["event_id"] for row in stack.cassandra_rows()) == distinct
     assert stack.s3_event_ids() == distinct
     assert stack.hdfs_event_ids() == distinct
+
+
+def test_the_job_restarts_a_failed_query_from_its_checkpoint_once_the_sink_is_back(stack: Stack) -> None:
+    stack.source.add_batch([encode(event(number)) for number in range(4)])
+    stack.run_until_caught_up()
+    stack.source.add_batch([encode(event(number)) for number in range(4, 9)])
+    writer = stack.writer()
+    backoffs: list[float] = []
+
+    def recover_during_backoff(seconds: float) -> None:
+        backoffs.append(seconds)
+        stack.cassandra.resume()
+
+    def terminate_once_a_batch_is_written() -> None:
+        deadline = time.monotonic() + 180
+        while writer.last_report is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        stack.cassandra.resume()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    stack.cassandra.pause()
+    threading.Thread(target=terminate_once_a_batch_is_written, daemon=True).start()
+    run_with_restarts(
+        lambda: start_query(stack.source.stream(stack.spark), stack.config, writer),
+        writer,
+        health_file=None,
+        sleep=recover_during_backoff,
+    )
+
+    assert backoffs == [2]
+    assert writer.last_report is not None
+    assert writer.last_report.written == {"cassandra": 5, "s3": 5, "hdfs": 5}
+    distinct = [f"evt-{number:05d}" for number in range(9)]
+    assert sorted(row["event_id"] for row in stack.cassandra_rows()) == distinct
+    assert stack.s3_event_ids() == distinct

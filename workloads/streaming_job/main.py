@@ -2,7 +2,7 @@
 
 The query restarts itself from its checkpoint after a failure (a sink that is down fails the
 batch; the restarted query replays it once the sink answers again), with a capped backoff. SIGTERM
-stops the query between batches so a container stop loses nothing.
+stops the query; a batch it interrupts was never committed and is replayed by the next start.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import FrameType
 
 from pyspark.errors import StreamingQueryException
 from pyspark.sql.streaming import StreamingQuery
@@ -25,7 +24,7 @@ from workloads.streaming_job.session import build_session, read_kafka, start_que
 
 log = logging.getLogger("streamstack.streaming_job")
 
-_HEALTH_INTERVAL_S = 10
+_POLL_INTERVAL_S = 2
 _MAX_BACKOFF_S = 60
 
 
@@ -34,41 +33,47 @@ def _touch(health_file: Path | None) -> None:
         health_file.touch()
 
 
-def wait_while_active(query: StreamingQuery, health_file: Path | None) -> None:
-    """Block until the query ends, touching the health file while it runs."""
+def wait_while_active(query: StreamingQuery, health_file: Path | None, stop_requested: Callable[[], bool]) -> None:
+    """Block until the query ends, touching the health file; stop it when asked to."""
     while query.isActive:
+        if stop_requested():
+            query.stop()
+            return
         _touch(health_file)
         try:
-            query.awaitTermination(_HEALTH_INTERVAL_S)
+            query.awaitTermination(_POLL_INTERVAL_S)
         except StreamingQueryException:
             return
 
 
-def run_with_restarts(start: Callable[[], StreamingQuery], writer: BatchWriter, health_file: Path | None) -> None:
-    """Run the query until it is stopped cleanly; restart it from the checkpoint whenever it fails."""
+def run_with_restarts(
+    start: Callable[[], StreamingQuery],
+    writer: BatchWriter,
+    health_file: Path | None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Run the query until SIGTERM or a clean stop; restart it from the checkpoint whenever it fails."""
+    # The handler only raises a flag: calling into the JVM from a signal handler would re-enter py4j's socket.
+    stop_signals: list[int] = []
+    previous_handler = signal.signal(signal.SIGTERM, lambda signum, _frame: stop_signals.append(signum))
     failures = 0
-    stopping = False
-    query = start()
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-        log.info("signal %d: stopping the query after the current batch", signum)
-        query.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    while True:
-        progress_before = writer.last_report
-        wait_while_active(query, health_file)
-        error = query.exception()
-        if error is None or stopping:
-            log.info("query stopped")
-            return
-        failures = 1 if writer.last_report is not progress_before else failures + 1
-        delay = min(_MAX_BACKOFF_S, 2**failures)
-        log.error("query failed (%d in a row); restarting from the checkpoint in %ds: %s", failures, delay, error)
-        time.sleep(delay)
-        query = start()
+    try:
+        while True:
+            query = start()
+            progress_before = writer.last_report
+            wait_while_active(query, health_file, lambda: bool(stop_signals))
+            error = query.exception()
+            if error is None or stop_signals:
+                log.info("query stopped")
+                return
+            failures = 1 if writer.last_report is not progress_before else failures + 1
+            delay = min(_MAX_BACKOFF_S, 2**failures)
+            log.error("query failed (%d in a row); restarting from the checkpoint in %ds: %s", failures, delay, error)
+            sleep(delay)
+            if stop_signals:
+                return
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
