@@ -343,7 +343,7 @@ def test_a_batch_failing_while_cassandra_is_down_is_replayed_after_recovery(stac
 
     stack.cassandra.pause()
     try:
-        with pytest.raises(StreamingQueryException):
+        with pytest.raises(StreamingQueryException, match=r"OperationTimedOut|NoHostAvailable"):
             stack.run_until_caught_up()
     finally:
         stack.cassandra.resume()

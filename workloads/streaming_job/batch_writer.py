@@ -83,7 +83,9 @@ class BatchWriter:
             letters = dead_letters(batch)
             rows = batch.count()
             dead_lettered = letters.count()
-            written = {name: write(events, batch_id) for name, write in self.event_sinks.items()}
+            written = dict.fromkeys(self.event_sinks, 0)
+            if rows > dead_lettered:
+                written = {name: write(events, batch_id) for name, write in self.event_sinks.items()}
             if dead_lettered:
                 for name, write in self.dead_letter_sinks.items():
                     written[f"dead_letters.{name}"] = write(letters, batch_id)
