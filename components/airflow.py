@@ -114,7 +114,7 @@ class Airflow(pulumi.ComponentResource):
             ),
             self,
         )
-        ui_port = Port("http", API_PORT, args.settings.host_port)
+        ui_port = Port("http", API_PORT, args.settings.host_port, http=True)
         dags = {DAGS_DIR: "dags"}
         roles = [
             (

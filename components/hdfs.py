@@ -82,7 +82,7 @@ class Hdfs(pulumi.ComponentResource):
                 }
             ),
         }
-        ui_port = Port("ui", NAMENODE_UI_PORT, settings.ui_host_port)
+        ui_port = Port("ui", NAMENODE_UI_PORT, settings.ui_host_port, http=True)
         namenode = target.run(
             ServiceSpec(
                 name=NAMENODE,

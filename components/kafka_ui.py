@@ -32,7 +32,7 @@ class KafkaUi(pulumi.ComponentResource):
     def __init__(self, name: str, args: KafkaUiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("streamstack:index:KafkaUi", name, None, opts)
         target = args.target
-        port = Port("http", PORT, args.settings.host_port)
+        port = Port("http", PORT, args.settings.host_port, http=True)
         env: dict[str, pulumi.Input[str]] = {
             "KAFKA_CLUSTERS_0_NAME": "streamstack",
             "KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS": args.bootstrap_servers,

@@ -36,8 +36,8 @@ class ObjectStore(pulumi.ComponentResource):
     def __init__(self, name: str, args: ObjectStoreArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("streamstack:index:ObjectStore", name, None, opts)
         settings, target = args.settings, args.target
-        api_port = Port("api", API_PORT, settings.api_host_port)
-        console_port = Port("console", CONSOLE_PORT, settings.console_host_port)
+        api_port = Port("api", API_PORT, settings.api_host_port, http=True)
+        console_port = Port("console", CONSOLE_PORT, settings.console_host_port, http=True)
         endpoint = f"http://{target.host(SERVICE)}:{API_PORT}"
         credentials = {"MINIO_ROOT_USER": ACCESS_KEY}
         server = target.run(

@@ -31,7 +31,7 @@ class SchemaRegistry(pulumi.ComponentResource):
     def __init__(self, name: str, args: SchemaRegistryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("streamstack:index:SchemaRegistry", name, None, opts)
         target = args.target
-        port = Port("http", PORT, args.settings.host_port)
+        port = Port("http", PORT, args.settings.host_port, http=True)
         target.run(
             ServiceSpec(
                 name=SERVICE,

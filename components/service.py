@@ -34,6 +34,7 @@ class Port:
     name: str
     container_port: int
     host_port: int | None = None
+    http: bool = False  # a UI or HTTP API: a target may route it through an HTTP ingress
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,8 @@ class KubernetesSettings:
     storage_gib: int
     image_registry: str | None
     ui_service_type: str
-    ingress_host: str | None
+    ingress_host: str | None  # UIs are routed as <service>-<port name>.<ingress_host>
+    ingress_class: str | None
 
 
 @dataclass(frozen=True)
@@ -348,8 +349,16 @@ def _kubernetes(s: _Section) -> KubernetesSettings:
         storage_gib=s.integer("storageGib", 10, 1, 10_000),
         image_registry=s.optional_text("imageRegistry"),
         ui_service_type=s.choice("uiServiceType", "ClusterIP", UI_SERVICE_TYPES),
-        ingress_host=s.optional_text("ingressHost"),
+        ingress_host=_optional_dns_name(s, "ingressHost"),
+        ingress_class=s.optional_text("ingressClass"),
     )
+
+
+def _optional_dns_name(s: _Section, name: str) -> str | None:
+    value = s.optional_text(name)
+    if value is not None and not all(_DNS_LABEL.match(label) for label in value.split(".")):
+        raise ConfigError(f"{s.key}.{name}", value, "must be a DNS name such as streamstack.example.com")
+    return value
 
 
 def _sinks(raw: object) -> tuple[str, ...]:
@@ -489,6 +498,13 @@ def parse_settings(config: Mapping[str, str], secret_keys: Iterable[str], projec
     )
     if settings.target == "docker":
         _check_host_ports(settings)
+    if settings.target == "kubernetes" and settings.kubernetes.image_registry is None:
+        raise ConfigError(
+            "kubernetes.imageRegistry",
+            None,
+            "is required with target kubernetes: the producer, streaming-job and Airflow images are pushed"
+            " there for the cluster to pull (with kind, a local registry such as localhost:5001)",
+        )
     return settings
 
 

@@ -47,7 +47,7 @@ class Spark(pulumi.ComponentResource):
         image = target.upstream_image(versions.SPARK_IMAGE, self)
         master_host = target.host(MASTER, 0)
         master_url = f"spark://{master_host}:{MASTER_PORT}"
-        ui_port = Port("ui", MASTER_UI_PORT, settings.ui_host_port)
+        ui_port = Port("ui", MASTER_UI_PORT, settings.ui_host_port, http=True)
         master = target.run(
             ServiceSpec(
                 name=MASTER,

@@ -163,7 +163,7 @@ class StreamingJob(pulumi.ComponentResource):
             "HEALTH_FILE": HEALTH_FILE,
         }
         secret_env: dict[str, pulumi.Input[str]] = {}
-        ui_port = Port("ui", JOB_UI_PORT, settings.ui_host_port)
+        ui_port = Port("ui", JOB_UI_PORT, settings.ui_host_port, http=True)
         if args.cassandra is not None:
             env.update(
                 {

@@ -26,7 +26,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.service import HealthCheck, Lifecycle, Port, Resources, ServiceHandle, ServiceSpec, Volume
-from components.settings import ConfigError, KubernetesSettings
+from components.settings import KubernetesSettings
 from components.targets.images import REPOSITORY_ROOT, build_image
 
 CLUSTER_DOMAIN = "cluster.local"
@@ -166,18 +166,7 @@ class KubernetesTarget:
 
     def __init__(self, project: str, stack: str, settings: KubernetesSettings) -> None:
         if settings.image_registry is None:
-            raise ConfigError(
-                "kubernetes.imageRegistry",
-                None,
-                "is required with target kubernetes: the producer, streaming-job and Airflow images are pushed"
-                " there for the cluster to pull (with kind, a local registry such as localhost:5001)",
-            )
-        if settings.ingress_host is not None:
-            raise ConfigError(
-                "kubernetes.ingressHost",
-                settings.ingress_host,
-                "is not supported yet; use uiServiceType NodePort or kubectl port-forward",
-            )
+            raise ValueError("settings validation guarantees kubernetes.imageRegistry for this target")
         self._settings = settings
         self._registry = settings.image_registry.rstrip("/")
         self._tag = f"{project}-{stack}"
@@ -232,8 +221,14 @@ class KubernetesTarget:
     def published_endpoint(self, service: str, port: Port, ordinal: int = 0) -> str:
         """The in-cluster address (port-forward or NodePort from outside); per replica when the
         service is addressed per replica, as every Kafka broker advertises its own."""
+        if port.http and self._settings.ingress_host is not None:
+            return f"{self._ingress_host(service, port)}:80"
         replica = ordinal if service in self._addressed_by_replica else None
         return f"{self.host(service, replica)}:{port.container_port}"
+
+    def _ingress_host(self, service: str, port: Port) -> str:
+        """One DNS label per UI, so a single wildcard record `*.<ingressHost>` serves them all."""
+        return f"{service}-{port.name}.{self._settings.ingress_host}"
 
     def upstream_image(self, reference: str, parent: pulumi.Resource) -> pulumi.Input[str]:
         return reference
@@ -325,17 +320,27 @@ class KubernetesTarget:
 
     def _services(self, spec: ServiceSpec, stateful: bool, parent: pulumi.Resource) -> k8s.core.v1.Service | None:
         """The Service named like the service (headless for a StatefulSet) and, when people should
-        reach published ports on the nodes, a NodePort Service `<service>-published`."""
+        reach published ports from outside (NodePort, or an Ingress host), a Service
+        `<service>-published` with just those ports, and the Ingress routing its HTTP ones."""
         selector = {NAME_LABEL: spec.name}
         ports = [{"name": p.name, "port": p.container_port, "target_port": p.container_port} for p in spec.ports]
         published = {port.container_port for port in spec.ports if port.host_port is not None}
-        if published and self._settings.ui_service_type == "NodePort":
+        routed = [port for port in spec.ports if port.host_port is not None and port.http]
+        ingress_host = self._settings.ingress_host
+        node_port = self._settings.ui_service_type == "NodePort"
+        if published and (node_port or (ingress_host is not None and routed)):
             k8s.core.v1.Service(
                 f"{spec.name}-published",
                 metadata=self._metadata(f"{spec.name}-published", selector),
-                spec={"type": "NodePort", "selector": selector, "ports": [p for p in ports if p["port"] in published]},
+                spec={
+                    "type": self._settings.ui_service_type,
+                    "selector": selector,
+                    "ports": [p for p in ports if p["port"] in published],
+                },
                 opts=self._options(parent),
             )
+        if ingress_host is not None and routed:
+            self._ingress(spec.name, routed, parent)
         if not (stateful or ports):
             return None
         # A StatefulSet's governing Service is headless and lists replicas before they are ready:
@@ -345,6 +350,31 @@ class KubernetesTarget:
             spec.name,
             metadata=self._metadata(spec.name, selector),
             spec={"selector": selector, "ports": ports, **headless},
+            opts=self._options(parent),
+        )
+
+    def _ingress(self, service: str, ports: Sequence[Port], parent: pulumi.Resource) -> None:
+        backend = f"{service}-published"
+        rules = [
+            {
+                "host": self._ingress_host(service, port),
+                "http": {
+                    "paths": [
+                        {
+                            "path": "/",
+                            "path_type": "Prefix",
+                            "backend": {"service": {"name": backend, "port": {"number": port.container_port}}},
+                        }
+                    ]
+                },
+            }
+            for port in ports
+        ]
+        class_name = {"ingress_class_name": self._settings.ingress_class} if self._settings.ingress_class else {}
+        k8s.networking.v1.Ingress(
+            service,
+            metadata=self._metadata(service, {NAME_LABEL: service}),
+            spec={**class_name, "rules": rules},
             opts=self._options(parent),
         )
 

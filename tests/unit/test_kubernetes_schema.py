@@ -25,6 +25,7 @@ VARIATIONS: dict[str, dict[str, Any]] = {
         "objectStore": {"enabled": False},
         "airflow": {"enabled": False},
     },
+    "ingress host and class": {"kubernetes": {"ingressHost": "streamstack.example.com", "ingressClass": "nginx"}},
     "NodePort, storage class, checkpoint volume": {
         "kubernetes": {"uiServiceType": "NodePort", "storageClass": "standard"},
         "streamingJob": {"checkpoint": "volume"},

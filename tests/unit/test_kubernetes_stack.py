@@ -455,7 +455,7 @@ def test_a_checkpoint_volume_is_one_shared_claim_seen_by_driver_and_executors() 
     ("overrides", "key"),
     [
         ({"kubernetes": {"imageRegistry": None}}, "kubernetes.imageRegistry"),
-        ({"kubernetes": {"ingressHost": "streamstack.example.com"}}, "kubernetes.ingressHost"),
+        ({"kubernetes": {"ingressHost": "not a host"}}, "kubernetes.ingressHost"),
     ],
 )
 def test_settings_the_target_cannot_honour_fail_before_any_object(overrides: dict[str, Any], key: str) -> None:
@@ -463,7 +463,49 @@ def test_settings_the_target_cannot_honour_fail_before_any_object(overrides: dic
         run_program("dev", overrides)
     assert isinstance(failure.value.error, ConfigError)
     assert failure.value.error.key == key
-    assert not [r for r in failure.value.declared if r.type.startswith("kubernetes:")]
+    assert failure.value.declared == []
+
+
+def test_an_ingress_host_routes_every_ui_by_its_own_name() -> None:
+    deployment = run_program("dev", {"kubernetes": {"ingressHost": "streamstack.example.com", "ingressClass": "nginx"}})
+    ingresses = objects(deployment, "Ingress")
+    assert sorted(ingresses) == [
+        "airflow-api-server",
+        "hdfs-namenode",
+        "kafka-ui",
+        "minio",
+        "schema-registry",
+        "spark-master",
+        "streaming-job",
+    ]
+    kafka_ui = ingresses["kafka-ui"]["spec"]
+    assert kafka_ui["ingressClassName"] == "nginx"
+    assert kafka_ui["rules"] == [
+        {
+            "host": "kafka-ui-http.streamstack.example.com",
+            "http": {
+                "paths": [
+                    {
+                        "path": "/",
+                        "pathType": "Prefix",
+                        "backend": {"service": {"name": "kafka-ui-published", "port": {"number": 8080}}},
+                    }
+                ]
+            },
+        }
+    ]
+    assert [rule["host"] for rule in ingresses["minio"]["spec"]["rules"]] == [
+        "minio-api.streamstack.example.com",
+        "minio-console.streamstack.example.com",
+    ]
+    published = objects(deployment, "Service")["kafka-ui-published"]["spec"]
+    assert (published["type"], published["ports"]) == (
+        "ClusterIP",
+        [{"name": "http", "port": 8080, "targetPort": 8080}],
+    )
+    assert deployment.outputs["kafkaUiUrl"] == "http://kafka-ui-http.streamstack.example.com:80"
+    assert deployment.outputs["airflowUrl"] == "http://airflow-api-server-http.streamstack.example.com:80"
+    assert "cassandra" not in ingresses and "kafka" not in ingresses
 
 
 def test_no_component_knows_which_target_it_runs_on() -> None:
