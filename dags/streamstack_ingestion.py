@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from airflow.exceptions import AirflowFailException
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.apache.cassandra.hooks.cassandra import CassandraHook
 from airflow.providers.apache.kafka.hooks.client import KafkaAdminClientHook
@@ -28,8 +29,9 @@ PSEUDONYM_SECRET_VARIABLE = "streamstack_pseudonym_secret"  # "secret" in the na
 METADATA_TIMEOUT_S = 30
 
 
-class MissingResourceError(RuntimeError):
-    """Something the pipeline writes to does not exist (yet): the run retries, then fails."""
+class MissingResourceError(AirflowFailException):
+    """Something the pipeline writes to does not exist: a finding for the operator, so this run fails
+    at once (the next scheduled run checks again); unreachable servers raise other errors and retry."""
 
 
 with DAG(

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from confluent_kafka import Producer
 
-from tests.fixtures.airflow import AirflowInstallation, airflow_connection
+from tests.fixtures.airflow import AirflowInstallation, deployment_facts, streamstack_env
 from workloads.contract.events import cassandra_table_ddl
 
 pytestmark = pytest.mark.integration
@@ -47,10 +47,12 @@ def _produce(bootstrap: str, topic: str, values: list[bytes], timestamp_ms: int)
 
 @pytest.fixture
 def landscape(kafka_broker, cassandra_server, cassandra_keyspace, s3_server, s3_bucket) -> Landscape:
-    """20 accepted events and 1 rejected one in the interval; the accepted ones in Cassandra and S3."""
+    """20 accepted events and 1 rejected one in the interval (and one on each side of it); the
+    accepted ones in Cassandra and S3."""
     events_topic, dead_letter_topic = kafka_broker.create_topic(partitions=1), kafka_broker.create_topic(partitions=1)
     in_interval_ms = int((LOGICAL_DATE - timedelta(minutes=30)).timestamp() * 1000)
     before_interval_ms = int((LOGICAL_DATE - timedelta(hours=2)).timestamp() * 1000)
+    after_interval_ms = int((LOGICAL_DATE + timedelta(minutes=5)).timestamp() * 1000)
     accepted_ids = [str(uuid.uuid4()) for _ in range(ACCEPTED)]
     _produce(kafka_broker.bootstrap, events_topic, [b'{"event_id": "stale"}'], before_interval_ms)
     _produce(kafka_broker.bootstrap, events_topic, [b"{not json"], in_interval_ms)  # offset 1: rejected below
@@ -60,6 +62,7 @@ def landscape(kafka_broker, cassandra_server, cassandra_keyspace, s3_server, s3_
         [json.dumps({"event_id": event_id, "first_name": "Ada"}).encode() for event_id in accepted_ids],
         in_interval_ms,
     )
+    _produce(kafka_broker.bootstrap, events_topic, [b'{"event_id": "next-hour"}'], after_interval_ms)
     letter = {"raw": "{not json", "reason": "not JSON", "topic": events_topic, "partition": 0, "offset": 1}
     _produce(kafka_broker.bootstrap, dead_letter_topic, [json.dumps(letter).encode()], in_interval_ms + 1000)
 
@@ -79,47 +82,8 @@ def landscape(kafka_broker, cassandra_server, cassandra_keyspace, s3_server, s3_
         Bucket=s3_bucket, Key=f"events/event_date={event_date}/part-00000.snappy.parquet", Body=parquet.getvalue()
     )
 
-    facts = {
-        "target": "docker",
-        "events_topic": events_topic,
-        "dead_letter_topic": dead_letter_topic,
-        "cassandra_keyspace": cassandra_keyspace,
-        "cassandra_table": TABLE,
-        "bucket": s3_bucket,
-        "sinks": ["cassandra", "s3"],
-        "producer_image": "streamstack/producer:test",
-        "streaming_job_image": "streamstack/streaming-job:test",
-        "docker_network": "streamstack",
-        "kubernetes_namespace": "streamstack",
-        "spark_master_url": "spark://127.0.0.1:7077",
-        "hdfs_events_path": "/streamstack/events",
-        "s3_events_prefix": "events",
-        "dead_letter_rate_threshold": 0.1,
-    }
-    env = {
-        "AIRFLOW_VAR_STREAMSTACK_DEPLOYMENT": json.dumps(facts),
-        "AIRFLOW_CONN_STREAMSTACK_KAFKA": airflow_connection(
-            "kafka", extra={"bootstrap.servers": kafka_broker.bootstrap}
-        ),
-        "AIRFLOW_CONN_STREAMSTACK_CASSANDRA": airflow_connection(
-            "cassandra",
-            host=cassandra_server.host,
-            port=cassandra_server.port,
-            login=cassandra_server.username,
-            password=cassandra_server.password,
-            schema=cassandra_keyspace,
-        ),
-        "AIRFLOW_CONN_STREAMSTACK_S3": airflow_connection(
-            "aws",
-            login=s3_server.access_key,
-            password=s3_server.secret_key,
-            extra={
-                "endpoint_url": s3_server.endpoint,
-                "region_name": s3_server.region,
-                "config_kwargs": {"s3": {"addressing_style": "path"}},
-            },
-        ),
-    }
+    facts = deployment_facts(events_topic, dead_letter_topic, cassandra_keyspace, s3_bucket)
+    env = streamstack_env(facts, kafka_broker.bootstrap, cassandra_server, cassandra_keyspace, s3_server)
     return Landscape(env, cassandra_keyspace, accepted_ids)
 
 
