@@ -15,12 +15,8 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from streamstack_checks.quality import KafkaRecord
 
-_READER_SETTINGS = {
-    "enable.auto.commit": False,
-    "enable.partition.eof": True,
-    "auto.offset.reset": "earliest",
-    "session.timeout.ms": 6000,
-}
+# Partitions are assigned, never subscribed: confluent-kafka still demands a group id, used by no one.
+_READER_SETTINGS = {"enable.auto.commit": False, "enable.partition.eof": True}
 
 
 def read_window(
