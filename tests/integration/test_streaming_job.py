@@ -368,7 +368,8 @@ def test_the_job_restarts_a_failed_query_from_its_checkpoint_once_the_sink_is_ba
 
     def terminate_once_a_batch_is_written() -> None:
         deadline = time.monotonic() + 180
-        while writer.last_report is None and time.monotonic() < deadline:
+        # A stateful query also runs batches without data (to advance the watermark): wait for rows.
+        while (writer.last_report is None or writer.last_report.valid == 0) and time.monotonic() < deadline:
             time.sleep(0.5)
         stack.cassandra.resume()
         os.kill(os.getpid(), signal.SIGTERM)
@@ -383,8 +384,7 @@ def test_the_job_restarts_a_failed_query_from_its_checkpoint_once_the_sink_is_ba
     )
 
     assert backoffs == [2]
-    assert writer.last_report is not None
-    assert writer.last_report.written == {"cassandra": 5, "s3": 5, "hdfs": 5}
     distinct = [f"evt-{number:05d}" for number in range(9)]
     assert sorted(row["event_id"] for row in stack.cassandra_rows()) == distinct
     assert stack.s3_event_ids() == distinct
+    assert stack.hdfs_event_ids() == distinct
