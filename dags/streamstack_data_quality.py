@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.exceptions import AirflowFailException
 from airflow.providers.standard.sensors.time_delta import TimeDeltaSensor
-from airflow.sdk import DAG, Param, TriggerRule, Variable, task
+from airflow.sdk import DAG, Param, Variable, task
 from airflow.timetables.trigger import CronTriggerTimetable
 from streamstack_checks.deployment import VARIABLE_KEY, Deployment, parse_deployment
 from streamstack_checks.quality import (
@@ -94,7 +94,7 @@ with DAG(
         interval = _interval(data_interval_start, data_interval_end)
         return len(_window_ids(deployment, interval) & hdfs_event_ids(deployment, interval))
 
-    @task(trigger_rule=TriggerRule.ALL_SUCCESS, retries=0)
+    @task(retries=0)
     def assess(
         *,
         produced: dict[str, int],
