@@ -67,12 +67,46 @@ def test_every_environment_variable_reaches_the_configuration() -> None:
 
 
 def test_a_flag_wins_over_its_environment_variable() -> None:
-    config = parse_config(["--events-topic", "from-flag", "--sinks", "hdfs"], FULL_ENVIRONMENT)
+    config = parse_config(
+        ["--events-topic", "from-flag", "--sinks", "hdfs", "--checkpoint-location", "hdfs://nn:8020/cp"],
+        FULL_ENVIRONMENT,
+    )
 
     assert config.events_topic == "from-flag"
     assert config.sinks == ("hdfs",)
     assert config.cassandra is None
     assert config.s3 is None
+
+
+def test_a_checkpoint_on_s3_keeps_s3_credentials_without_the_s3_sink() -> None:
+    from workloads.streaming_job.batch_writer import batch_writer_from_config
+    from workloads.streaming_job.session import spark_conf
+
+    config = parse_config(["--sinks", "hdfs"], FULL_ENVIRONMENT)
+
+    assert config.checkpoint_location == "s3a://lake/checkpoints/streaming-job"
+    assert config.s3 is not None and config.s3.endpoint == "http://minio:9000"
+    assert spark_conf(config)["spark.hadoop.fs.s3a.endpoint"] == "http://minio:9000"
+    assert sorted(batch_writer_from_config(config).event_sinks) == ["hdfs"]
+    environment = {key: value for key, value in FULL_ENVIRONMENT.items() if key != "S3_ENDPOINT"}
+    with pytest.raises(ConfigError, match=r"S3_ENDPOINT \(or --s3-endpoint\) must be set for the checkpoint on S3"):
+        parse_config(["--sinks", "hdfs"], environment)
+
+
+def test_the_driver_advertises_the_address_and_fixed_ports_it_is_given() -> None:
+    from workloads.streaming_job.session import spark_conf
+
+    environment = {
+        **FULL_ENVIRONMENT,
+        "SPARK_DRIVER_HOST": "streaming-job-0",
+        "SPARK_DRIVER_PORT": "7078",
+        "SPARK_BLOCK_MANAGER_PORT": "7079",
+    }
+    conf = spark_conf(parse_config([], environment))
+    assert conf["spark.driver.host"] == "streaming-job-0"
+    assert conf["spark.driver.bindAddress"] == "0.0.0.0"
+    assert (conf["spark.driver.port"], conf["spark.driver.blockManager.port"]) == ("7078", "7079")
+    assert "spark.driver.host" not in spark_conf(parse_config([], FULL_ENVIRONMENT))
 
 
 def test_the_checkpoint_defaults_to_hdfs_when_not_given() -> None:

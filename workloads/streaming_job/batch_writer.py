@@ -105,7 +105,7 @@ def batch_writer_from_config(config: JobConfig) -> BatchWriter:
     if config.cassandra is not None:
         target = config.cassandra
         event_sinks["cassandra"] = lambda events, _batch_id: cassandra_sink.write_events(events, target)
-    if config.s3 is not None:
+    if "s3" in config.sinks and config.s3 is not None:
         event_sinks["s3"] = _parquet_writer(ParquetSink("s3", config.s3.events_path, EVENT_DATE))
         dead_letter_sinks["s3"] = _parquet_writer(ParquetSink("s3-dead-letters", config.s3.dead_letters_path))
     if config.hdfs_events_path is not None and "hdfs" in config.sinks:

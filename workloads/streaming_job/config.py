@@ -48,6 +48,9 @@ class JobConfig:
     events_topic: str
     dead_letter_topic: str | None
     spark_master_url: str | None
+    driver_host: str | None
+    driver_port: int | None
+    block_manager_port: int | None
     sinks: tuple[str, ...]
     cassandra: CassandraConfig | None
     s3: S3Config | None
@@ -74,6 +77,9 @@ _OPTIONS: tuple[tuple[str, str | None, str | None, str], ...] = (
     ("--events-topic", "EVENTS_TOPIC", None, "topic the events are read from"),
     ("--dead-letter-topic", "DEAD_LETTER_TOPIC", None, "topic invalid records are sent to (optional)"),
     ("--spark-master-url", "SPARK_MASTER_URL", None, "e.g. spark://spark-master:7077; spark-submit's when unset"),
+    ("--driver-host", "SPARK_DRIVER_HOST", None, "address executors use to reach the driver"),
+    ("--driver-port", "SPARK_DRIVER_PORT", None, "fixed driver RPC port (network policies admit it)"),
+    ("--block-manager-port", "SPARK_BLOCK_MANAGER_PORT", None, "fixed driver block manager port"),
     ("--sinks", "SINKS", "cassandra,s3,hdfs", "comma-separated subset of cassandra,s3,hdfs"),
     ("--cassandra-hosts", "CASSANDRA_HOSTS", None, "comma-separated Cassandra contact points"),
     ("--cassandra-port", "CASSANDRA_PORT", "9042", "Cassandra native protocol port"),
@@ -167,8 +173,9 @@ def parse_config(argv: Sequence[str], environ: Mapping[str, str]) -> JobConfig:
             concurrency=_positive_int(args.cassandra_concurrency, "--cassandra-concurrency"),
         )
     s3 = None
-    if "s3" in sinks:
-        why = "for the s3 sink"
+    checkpoint_on_s3 = (args.checkpoint_location or "").startswith("s3a://")
+    if "s3" in sinks or checkpoint_on_s3:
+        why = "for the s3 sink" if "s3" in sinks else "for the checkpoint on S3"
         s3 = S3Config(
             endpoint=_require(args.s3_endpoint, "--s3-endpoint", "S3_ENDPOINT", why),
             bucket=_require(args.s3_bucket, "--s3-bucket", "S3_BUCKET", why),
@@ -185,6 +192,11 @@ def parse_config(argv: Sequence[str], environ: Mapping[str, str]) -> JobConfig:
         events_topic=_require(args.events_topic, "--events-topic", "EVENTS_TOPIC", "to read events"),
         dead_letter_topic=args.dead_letter_topic or None,
         spark_master_url=args.spark_master_url or None,
+        driver_host=args.driver_host or None,
+        driver_port=_positive_int(args.driver_port, "SPARK_DRIVER_PORT") if args.driver_port else None,
+        block_manager_port=(
+            _positive_int(args.block_manager_port, "SPARK_BLOCK_MANAGER_PORT") if args.block_manager_port else None
+        ),
         sinks=sinks,
         cassandra=cassandra,
         s3=s3,

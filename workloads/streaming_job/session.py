@@ -28,6 +28,13 @@ def spark_conf(config: JobConfig) -> dict[str, str]:
     }
     if config.spark_master_url:
         conf["spark.master"] = config.spark_master_url
+    if config.driver_host:
+        # Executors connect back to this name; the driver listens on every interface of its pod.
+        conf |= {"spark.driver.host": config.driver_host, "spark.driver.bindAddress": "0.0.0.0"}
+    if config.driver_port:
+        conf["spark.driver.port"] = str(config.driver_port)
+    if config.block_manager_port:
+        conf["spark.driver.blockManager.port"] = str(config.block_manager_port)
     if config.s3 is not None:
         s3a = "spark.hadoop.fs.s3a."
         conf |= {
