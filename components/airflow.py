@@ -47,6 +47,7 @@ class AirflowArgs:
     fernet_key: pulumi.Input[str]
     jwt_secret: pulumi.Input[str]
     connections: Mapping[str, pulumi.Input[str]]  # connection id -> JSON; secret when it holds a password
+    secret_variables: Mapping[str, pulumi.Input[str]]  # Variable name -> value, masked by Airflow
     deployment_facts: pulumi.Input[str]  # JSON for the `streamstack_deployment` Variable
     depends_on: tuple[pulumi.Resource, ...]
 
@@ -95,6 +96,7 @@ class Airflow(pulumi.ComponentResource):
             "AIRFLOW__API_AUTH__JWT_SECRET": args.jwt_secret,
         }
         secret_env.update({f"AIRFLOW_CONN_{conn_id.upper()}": value for conn_id, value in args.connections.items()})
+        secret_env.update({f"AIRFLOW_VAR_{name.upper()}": value for name, value in args.secret_variables.items()})
         init = target.run(
             ServiceSpec(
                 name="airflow-init",

@@ -28,6 +28,7 @@ from components.workloads import (
     S3Sink,
     StreamingJob,
     StreamingJobArgs,
+    streaming_job_image,
 )
 
 DEAD_LETTER_RATE_THRESHOLD = 0.01
@@ -105,9 +106,10 @@ class Pipeline(pulumi.ComponentResource):
             endpoints["hdfsNamenodeUiUrl"] = hdfs.ui_url
 
         checkpoint_on_volume = settings.streaming_job.checkpoint == "volume"
+        job_image = streaming_job_image(target, self)
         spark = Spark(
             "spark",
-            SparkArgs(settings.spark, target, (CHECKPOINT_VOLUME,) if checkpoint_on_volume else ()),
+            SparkArgs(settings.spark, target, job_image, (CHECKPOINT_VOLUME,) if checkpoint_on_volume else ()),
             child,
         )
         endpoints["sparkMasterUiUrl"] = spark.ui_url
@@ -132,6 +134,7 @@ class Pipeline(pulumi.ComponentResource):
             StreamingJobArgs(
                 settings=settings.streaming_job,
                 target=target,
+                image=job_image,
                 sinks=settings.sinks,
                 master_url=spark.master_url,
                 bootstrap_servers=kafka.bootstrap_servers,
@@ -166,7 +169,12 @@ class Pipeline(pulumi.ComponentResource):
                 "streamstack_kafka": connection(
                     "kafka", extra={"bootstrap.servers": kafka.bootstrap_servers, "group.id": "streamstack-airflow"}
                 ),
-                "streamstack_spark": connection("spark", host=spark.master_host, port=spark.master_port),
+                "streamstack_spark": connection(
+                    "spark",
+                    host=spark.master_host,
+                    port=spark.master_port,
+                    extra={"master_ui_port": spark.master_ui_port},
+                ),
                 "streamstack_cassandra": connection(
                     "cassandra",
                     host=cassandra.contact_points,
@@ -181,7 +189,12 @@ class Pipeline(pulumi.ComponentResource):
                     "aws",
                     login=object_store.access_key,
                     password=object_store.secret_key,
-                    extra={"endpoint_url": object_store.endpoint, "region_name": "us-east-1"},
+                    extra={
+                        "endpoint_url": object_store.endpoint,
+                        "region_name": "us-east-1",
+                        # MinIO serves buckets by path, not as virtual hosts.
+                        "config_kwargs": {"s3": {"addressing_style": "path"}},
+                    },
                 )
             if hdfs is not None:
                 connections["streamstack_webhdfs"] = connection("webhdfs", host=hdfs.namenode_host, port=hdfs.http_port)
@@ -213,6 +226,7 @@ class Pipeline(pulumi.ComponentResource):
                     fernet_key=credentials.airflow_fernet_key,
                     jwt_secret=credentials.airflow_jwt_secret,
                     connections=connections,
+                    secret_variables={"streamstack_pseudonym_secret": credentials.pseudonym_key},
                     deployment_facts=pulumi.Output.from_input(facts).apply(lambda v: json.dumps(v, sort_keys=True)),
                     depends_on=(kafka, cassandra, spark, *stores),
                 ),

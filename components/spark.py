@@ -30,6 +30,7 @@ def http_ok(port: int, path: str = "/") -> str:
 class SparkArgs:
     settings: SparkSettings
     target: Target
+    worker_image: pulumi.Input[str]  # executors run the job's code: its image, on the same Spark
     shared_volumes: tuple[Volume, ...] = ()  # e.g. the job's checkpoint volume, seen by executors
 
 
@@ -39,6 +40,7 @@ class Spark(pulumi.ComponentResource):
     master_url: pulumi.Output[str]
     master_host: pulumi.Output[str]
     master_port: pulumi.Output[int]
+    master_ui_port: pulumi.Output[int]
     ui_url: pulumi.Output[str]
 
     def __init__(self, name: str, args: SparkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -73,7 +75,7 @@ class Spark(pulumi.ComponentResource):
         target.run(
             ServiceSpec(
                 name=WORKER,
-                image=image,
+                image=args.worker_image,
                 replicas=settings.workers,
                 entrypoint=[SPARK_CLASS],
                 args=[
@@ -104,5 +106,6 @@ class Spark(pulumi.ComponentResource):
         self.master_url = pulumi.Output.from_input(master_url)
         self.master_host = pulumi.Output.from_input(master_host)
         self.master_port = pulumi.Output.from_input(MASTER_PORT)
+        self.master_ui_port = pulumi.Output.from_input(MASTER_UI_PORT)
         self.ui_url = pulumi.Output.from_input(f"http://{target.published_endpoint(MASTER, ui_port)}")
         self.register_outputs({"master_url": self.master_url, "ui_url": self.ui_url})

@@ -105,6 +105,7 @@ class S3Sink:
 class StreamingJobArgs:
     settings: StreamingJobSettings
     target: Target
+    image: pulumi.Input[str]
     sinks: tuple[str, ...]
     master_url: pulumi.Input[str]
     bootstrap_servers: pulumi.Input[str]
@@ -114,6 +115,17 @@ class StreamingJobArgs:
     s3: S3Sink | None
     hdfs_url: pulumi.Input[str] | None
     depends_on: Sequence[pulumi.Resource]
+
+
+def streaming_job_image(target: Target, parent: pulumi.Resource) -> pulumi.Input[str]:
+    """The job's image: driver and executors (on the Spark workers) both run it, since both need
+    the job's code, its Python dependencies and the connector jars baked in at build time."""
+    return target.built_image(
+        STREAMING_JOB,
+        "workloads/streaming_job/Dockerfile",
+        {"SPARK_IMAGE": versions.SPARK_IMAGE, "JOB_JARS": " ".join(versions.job_jars())},
+        parent,
+    )
 
 
 def checkpoint_location(
@@ -135,13 +147,7 @@ class StreamingJob(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: StreamingJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("streamstack:index:StreamingJob", name, None, opts)
-        settings, target = args.settings, args.target
-        image = target.built_image(
-            STREAMING_JOB,
-            "workloads/streaming_job/Dockerfile",
-            {"SPARK_IMAGE": versions.SPARK_IMAGE, "JOB_JARS": " ".join(versions.job_jars())},
-            self,
-        )
+        settings, target, image = args.settings, args.target, args.image
         env: dict[str, pulumi.Input[str]] = {
             "SPARK_MASTER_URL": args.master_url,
             "SPARK_DRIVER_HOST": target.host(STREAMING_JOB, 0),

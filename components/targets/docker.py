@@ -8,6 +8,7 @@ limit with swap disabled, and is created only after the containers it depends on
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 
@@ -18,7 +19,16 @@ from components.service import Lifecycle, Port, ServiceHandle, ServiceSpec
 from components.targets.images import REPOSITORY_ROOT, build_image
 
 PUBLISH_ADDRESS = "127.0.0.1"
+DOCKER_SOCKET = "/var/run/docker.sock"
 _RESOURCE_NAME = re.compile(r"[^a-zA-Z0-9-]+")
+
+
+def docker_socket_group() -> list[str] | None:
+    """The group owning this engine's socket, so a non-root launcher may use it (None if absent)."""
+    try:
+        return [str(os.stat(DOCKER_SOCKET).st_gid)]
+    except FileNotFoundError:
+        return None
 
 
 def _seconds(value: int) -> str:
@@ -134,9 +144,7 @@ class DockerTarget:
             for container_path, source in sorted(spec.directories.items())
         ]
         if spec.launches_containers:
-            volumes.append(
-                docker.ContainerVolumeArgs(host_path="/var/run/docker.sock", container_path="/var/run/docker.sock")
-            )
+            volumes.append(docker.ContainerVolumeArgs(host_path=DOCKER_SOCKET, container_path=DOCKER_SOCKET))
         health = spec.health
         return docker.Container(
             replica,
@@ -147,6 +155,7 @@ class DockerTarget:
             command=list(spec.args) if spec.args is not None else None,
             envs=envs,
             user=spec.user,
+            group_adds=docker_socket_group() if spec.launches_containers else None,
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(name=self.network_name, aliases=[spec.name, replica])
             ],

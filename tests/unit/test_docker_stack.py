@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from components import versions
+from components.targets.docker import docker_socket_group
 from tests.fixtures.pulumi_program import DeclaredResource, Deployment
 
 CONTAINER = "docker:index/container:Container"
@@ -227,6 +228,10 @@ def test_workload_images_are_built_locally_from_the_repository(local: Deployment
     assert built["producer-image"].inputs["build"]["args"] == {"BASE_IMAGE": versions.PRODUCER_BASE_IMAGE}
     assert built["airflow-image"].inputs["build"]["args"] == {"AIRFLOW_IMAGE": versions.AIRFLOW_IMAGE}
     assert containers(local)["producer-0"].inputs["image"] == "streamstack/producer:streamstack-local"
+    job_image = "streamstack/streaming-job:streamstack-local"
+    assert containers(local)["streaming-job-0"].inputs["image"] == job_image
+    assert containers(local)["spark-worker-0"].inputs["image"] == job_image
+    assert containers(local)["spark-master-0"].inputs["image"] == f"sha256:{versions.SPARK_IMAGE}"
 
 
 @pytest.mark.parametrize("stack_fixture", ["local", "three_brokers"])
@@ -372,6 +377,7 @@ def test_secrets_reach_containers_only_as_secret_environment(local: Deployment) 
             "AIRFLOW_CONN_STREAMSTACK_CASSANDRA",
             "AIRFLOW_CONN_STREAMSTACK_S3",
             "AIRFLOW_CONN_STREAMSTACK_WEBHDFS",
+            "AIRFLOW_VAR_STREAMSTACK_PSEUDONYM_SECRET",
             "_AIRFLOW_WWW_USER_PASSWORD",
         },
     }
@@ -414,9 +420,19 @@ def test_airflow_connections_and_deployment_facts_come_from_component_outputs(lo
         "schema": "streamstack",
     }
     s3 = json.loads(env["AIRFLOW_CONN_STREAMSTACK_S3"])
-    assert (s3["conn_type"], s3["login"], s3["extra"]["endpoint_url"]) == ("aws", "streamstack", "http://minio:9000")
+    assert s3 == {
+        "conn_type": "aws",
+        "login": "streamstack",
+        "password": "generated-object-store-password",
+        "extra": {
+            "endpoint_url": "http://minio:9000",
+            "region_name": "us-east-1",
+            "config_kwargs": {"s3": {"addressing_style": "path"}},
+        },
+    }
     spark = json.loads(env["AIRFLOW_CONN_STREAMSTACK_SPARK"])
-    assert (spark["host"], spark["port"]) == ("spark-master-0", 7077)
+    assert spark == {"conn_type": "spark", "host": "spark-master-0", "port": 7077, "extra": {"master_ui_port": 8080}}
+    assert env["AIRFLOW_VAR_STREAMSTACK_PSEUDONYM_SECRET"] == env_of(containers(local)["producer-0"])["PSEUDONYM_KEY"]
     facts = json.loads(env["AIRFLOW_VAR_STREAMSTACK_DEPLOYMENT"])
     assert facts["target"] == "docker"
     assert facts["docker_network"] == "streamstack-local"
@@ -426,6 +442,10 @@ def test_airflow_connections_and_deployment_facts_come_from_component_outputs(lo
     assert facts["spark_master_url"] == "spark://spark-master-0:7077"
     scheduler = containers(local)["airflow-scheduler-0"]
     assert {"hostPath": "/var/run/docker.sock", "containerPath": "/var/run/docker.sock"} in scheduler.inputs["volumes"]
+    assert scheduler.inputs.get("groupAdds") == docker_socket_group()
+    api_server = containers(local)["airflow-api-server-0"]
+    assert "groupAdds" not in api_server.inputs
+    assert all(v.get("hostPath") != "/var/run/docker.sock" for v in api_server.inputs["volumes"])
     dags = [v for v in scheduler.inputs["volumes"] if v.get("containerPath") == "/opt/airflow/dags"]
     assert len(dags) == 1 and dags[0]["hostPath"].endswith("/dags") and dags[0]["readOnly"] is True
 

@@ -274,7 +274,9 @@ def test_images_are_pinned_upstream_or_pushed_and_referenced_by_digest(dev: Depl
     images = {name: container(o)["image"] for name, o in workloads(dev).items()}
     assert images["kafka"] == versions.KAFKA_IMAGE
     assert images["cassandra"] == versions.CASSANDRA_IMAGE
-    assert images["spark-worker"] == versions.SPARK_IMAGE
+    assert images["spark-master"] == versions.SPARK_IMAGE
+    # Executors run the job's code, so the workers run the job's own image.
+    assert images["spark-worker"] == images["streaming-job"]
     repositories = {"producer": "producer", "streaming-job": "streaming-job", "airflow-scheduler": "airflow"}
     for service, repository in repositories.items():
         assert images[service].startswith(f"{REGISTRY}/streamstack-{repository}@sha256:"), service
