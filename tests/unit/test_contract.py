@@ -83,6 +83,7 @@ def test_each_required_field_is_enforced(name):
         ({"event_time": "2024-05-01T12:00:00"}, "event_time: timestamp needs a UTC offset: '2024-05-01T12:00:00'"),
         ({"event_time": 1714564800}, "event_time: expected ISO-8601 timestamp string, got int"),
         ({"schema_version": CONTRACT_VERSION + 1}, f"schema_version: expected {CONTRACT_VERSION}, got 2"),
+        ({"schema_version": 2**31}, "schema_version: 2147483648 does not fit a 32-bit integer (CQL int)"),
         ({"full_name": "Jennie Nichols"}, "unknown field(s): full_name"),
     ],
 )

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 CONTRACT_VERSION = 1
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 
 class FieldType(enum.Enum):
@@ -92,6 +93,8 @@ def _check_value(field: Field, value: Any) -> None:
     elif field.type is FieldType.INTEGER:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError(f"{field.name}: expected integer, got {type(value).__name__}")
+        if not INT32_MIN <= value <= INT32_MAX:
+            raise ValidationError(f"{field.name}: {value} does not fit a 32-bit integer (CQL int)")
     elif field.type is FieldType.DOUBLE:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise ValidationError(f"{field.name}: expected finite number, got {value!r}")
