@@ -8,7 +8,9 @@ Files are ConfigMaps, credentials Secrets. Every pod has probes, requests and li
 escalation and dropped capabilities, and NetworkPolicies admit only the services it talks with.
 
 People reach a port in the cluster with `kubectl port-forward svc/<service> <port>`, or, with
-`kubernetes.uiServiceType: NodePort`, through the `<service>-published` Service on every node.
+`kubernetes.uiServiceType: NodePort`, through the `<service>-published` Service on every node;
+with `kubernetes.ingressHost`, every HTTP port is routed by an Ingress as
+`<service>-<port>.<ingressHost>`.
 """
 
 from __future__ import annotations
