@@ -19,6 +19,8 @@ from workloads.contract import (
 
 
 def valid_event(**overrides):
+    """A valid event, `overrides` applied (None removes a field): PROFILE of test_producer_transform.py as
+    the producer maps it, except for its id and hashes (which depend on the key)."""
     event = {
         "event_id": "0b9f1c3e-8d5a-5b44-9a43-1f6f2a9b7c10",
         "event_time": "2024-05-01T12:00:00.123+00:00",
