@@ -1,6 +1,6 @@
 """`airflow dags test` runs the supervisor's judgement against a real Spark standalone master.
 
-The master comes from the pyspark the tests install; drivers named like the streaming query
+The master is the `spark_master` fixture (tests/fixtures/spark.py); drivers named like the streaming query
 register with it from a separate Python process. Restarting the job's service needs the
 deployment's container engine or cluster, so that task and the wait after it are marked
 successful instead of run.
@@ -9,26 +9,17 @@ successful instead of run.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import pyspark
 import pytest
 
 from dags.streamstack_checks.spark_master import STREAMING_APP_NAME
 from tests.fixtures.airflow import AirflowInstallation, airflow_connection, deployment_facts
-from tests.fixtures.kafka_broker import free_port
+from tests.fixtures.spark import SparkMaster
 
 pytestmark = pytest.mark.integration
 
-_STARTUP_TIMEOUT_S = 60.0
 _NOT_RUN = "^(resubmit_streaming_query|wait_for_streaming_query)$"
 
 # A driver named like the streaming query: `hold` keeps one registered until stdin closes,
@@ -51,51 +42,14 @@ else:
 """
 
 
-@dataclass
-class SparkMaster:
-    url: str
-    ui_port: int
-    process: subprocess.Popen[bytes]
-
-    def status(self) -> dict:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.ui_port}/json/", timeout=5) as response:
-            return json.load(response)
-
-    def driver(self, mode: str, count: int = 1) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, "-c", _DRIVER, self.url, STREAMING_APP_NAME, mode, str(count)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-
-
-@pytest.fixture
-def spark_master(tmp_path: Path) -> Iterator[SparkMaster]:
-    """A fresh standalone master per test, so applications of one test never count in another."""
-    spark_home = Path(pyspark.__file__).parent
-    port, ui_port = free_port(), free_port()
-    log_path = tmp_path / "spark-master.log"
-    command = [str(spark_home / "bin" / "spark-class"), "org.apache.spark.deploy.master.Master",
-               "--host", "127.0.0.1", "--port", str(port), "--webui-port", str(ui_port)]  # fmt: skip
-    env = {**os.environ, "SPARK_HOME": str(spark_home), "SPARK_DAEMON_MEMORY": "256m", "SPARK_LOG_DIR": str(tmp_path)}
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
-    master = SparkMaster(f"spark://127.0.0.1:{port}", ui_port, process)
-    deadline = time.monotonic() + _STARTUP_TIMEOUT_S
-    while process.poll() is None and time.monotonic() < deadline:
-        try:
-            if master.status().get("status") == "ALIVE":
-                break
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail(f"Spark master did not start; log:\n{log_path.read_text()}", pytrace=False)
-    yield master
-    process.terminate()
-    process.wait(timeout=30)
+def start_driver(master: SparkMaster, mode: str, count: int = 1) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _DRIVER, master.url, STREAMING_APP_NAME, mode, str(count)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
 
 
 def run_supervisor(airflow: AirflowInstallation, master: SparkMaster, max_deaths: int = 3) -> tuple[int, str]:
@@ -121,7 +75,7 @@ def test_a_query_that_is_not_running_is_resubmitted(airflow, spark_master):
 
 
 def test_a_running_query_is_left_alone(airflow, spark_master):
-    driver = spark_master.driver("hold")
+    driver = start_driver(spark_master, "hold")
     try:
         assert driver.stdout.readline().strip() == "registered"
         app_id = spark_master.status()["activeapps"][0]["id"]
@@ -135,7 +89,7 @@ def test_a_running_query_is_left_alone(airflow, spark_master):
 
 
 def test_a_query_that_keeps_dying_fails_the_run_with_its_deaths(airflow, spark_master):
-    assert spark_master.driver("die", count=2).wait(timeout=180) == 0
+    assert start_driver(spark_master, "die", count=2).wait(timeout=180) == 0
     dead = sorted(app["id"] for app in spark_master.status()["completedapps"])
 
     returncode, output = run_supervisor(airflow, spark_master, max_deaths=2)

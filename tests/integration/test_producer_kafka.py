@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.kafka_broker import free_port
+from tests.fixtures._servers import free_port
 from workloads.contract import decode_event
 from workloads.producer.kafka_sink import KafkaSink, producer_config
 from workloads.producer.runner import EventProducer, Limits
@@ -36,6 +36,18 @@ def producer_command(bootstrap: str, topic: str, *flags: str, source: str = SYNT
 
 def producer_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), "PSEUDONYM_KEY": "integration-key", **extra}
+
+
+def run_producer(bootstrap: str, topic: str, *flags: str, source: str = SYNTHETIC, **env: str):
+    """Run the producer's command line to its end (at most 2 min); the caller asserts on status and log."""
+    return subprocess.run(
+        producer_command(bootstrap, topic, *flags, source=source),
+        env=producer_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def summary_of(log: str) -> dict[str, int]:
@@ -83,13 +95,8 @@ def test_n_events_produced_are_n_valid_events_consumed_keyed_by_user(kafka_broke
 def test_command_line_run_delivers_reports_and_touches_the_health_file(kafka_broker, tmp_path):
     topic = kafka_broker.create_topic()
     health_file = tmp_path / "health" / "producer"
-    result = subprocess.run(
-        producer_command(kafka_broker.bootstrap, topic, "--count", "300", "--events-per-second", "100000"),
-        env=producer_env(HEALTH_FILE=str(health_file)),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    result = run_producer(
+        kafka_broker.bootstrap, topic, "--count", "300", "--events-per-second", "100000", HEALTH_FILE=str(health_file)
     )
     assert result.returncode == 0, result.stderr
     assert summary_of(result.stderr) == {"sent": 300, "delivered": 300, "failed": 0, "undelivered": 0, "rejected": 0}
@@ -123,15 +130,9 @@ def test_sigterm_flushes_what_was_sent_and_exits_cleanly(kafka_broker):
 
 def test_broker_down_at_start_reports_nothing_delivered_and_fails(tmp_path):
     nobody_listens = f"127.0.0.1:{free_port()}"
-    result = subprocess.run(
-        producer_command(nobody_listens, "events", "--count", "50", "--events-per-second", "1000",
-                         "--delivery-timeout", "2"),
-        env=producer_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )  # fmt: skip
+    result = run_producer(
+        nobody_listens, "events", "--count", "50", "--events-per-second", "1000", "--delivery-timeout", "2"
+    )
     assert result.returncode == 1, result.stderr
     assert summary_of(result.stderr) == {"sent": 50, "delivered": 0, "failed": 50, "undelivered": 0, "rejected": 0}
 
