@@ -2,7 +2,6 @@
 
 import contextlib
 import json
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.integration.test_producer_kafka import producer_command, producer_env, summary_of
+from tests.integration.test_producer_kafka import run_producer, summary_of
 from tests.unit.test_producer_transform import PROFILE
 from workloads.contract import decode_event
 from workloads.producer.sources import (
@@ -151,20 +150,17 @@ def test_fallback_keeps_profiles_flowing_while_the_api_is_down(http_server):
     assert len(batch.profiles) == 20
 
 
+def run_api_producer(http_server: ScriptedServer, bootstrap: str, topic: str, *flags: str):
+    """The producer's command line with the randomuser source pointed at the scripted server."""
+    return run_producer(bootstrap, topic, *flags, source=RANDOMUSER, RANDOMUSER_URL=f"{http_server.url}/api/")
+
+
 def test_producer_sends_api_profiles_and_rejects_the_broken_ones(http_server, kafka_broker):
     topic = kafka_broker.create_topic()
     broken = {key: value for key, value in PROFILE.items() if key != "login"}
     other = {**PROFILE, "login": {**PROFILE["login"], "uuid": "11111111-2222-4333-8444-555555555555"}}
     http_server.replies = [Reply(200, results(PROFILE, broken, other, "garbage"))]
-    command = producer_command(kafka_broker.bootstrap, topic, "--count", "4", "--batch-size", "4", source=RANDOMUSER)
-    result = subprocess.run(
-        command,
-        env=producer_env(RANDOMUSER_URL=f"{http_server.url}/api/"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_api_producer(http_server, kafka_broker.bootstrap, topic, "--count", "4", "--batch-size", "4")
 
     assert result.returncode == 0, result.stderr
     assert summary_of(result.stderr) == {"sent": 2, "delivered": 2, "failed": 0, "undelivered": 0, "rejected": 2}
@@ -179,16 +175,8 @@ def test_producer_sends_api_profiles_and_rejects_the_broken_ones(http_server, ka
 def test_producer_falls_back_to_synthetic_when_the_api_stays_unreachable(http_server, kafka_broker):
     topic = kafka_broker.create_topic()
     http_server.replies = [Reply(503)]
-    command = producer_command(
-        kafka_broker.bootstrap, topic, "--count", "30", "--http-retries", "1", "--http-timeout", "1", source=RANDOMUSER
-    )
-    result = subprocess.run(
-        command,
-        env=producer_env(RANDOMUSER_URL=f"{http_server.url}/api/"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    result = run_api_producer(
+        http_server, kafka_broker.bootstrap, topic, "--count", "30", "--http-retries", "1", "--http-timeout", "1"
     )
 
     assert result.returncode == 0, result.stderr

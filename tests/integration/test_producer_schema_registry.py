@@ -1,11 +1,10 @@
 """Registration of the contract with a Confluent-compatible schema registry, seen from the server side."""
 
 import json
-import subprocess
 
 import pytest
 
-from tests.integration.test_producer_kafka import producer_command, producer_env, summary_of
+from tests.integration.test_producer_kafka import run_producer, summary_of
 from tests.integration.test_producer_randomuser import Reply, scripted_server
 from workloads.contract import json_schema
 from workloads.producer.schema_registry import RegistrationError, register_schema
@@ -43,14 +42,7 @@ def test_a_registry_that_keeps_failing_is_an_error_after_the_retries(http_server
 def test_the_producer_registers_before_it_produces(http_server, kafka_broker):
     topic = kafka_broker.create_topic()
     http_server.replies = [Reply(200, b'{"id": 1}')]
-    result = subprocess.run(
-        producer_command(kafka_broker.bootstrap, topic, "--count", "5"),
-        env=producer_env(SCHEMA_REGISTRY_URL=http_server.url),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_producer(kafka_broker.bootstrap, topic, "--count", "5", SCHEMA_REGISTRY_URL=http_server.url)
     assert result.returncode == 0, result.stderr
     assert f"contract registered as schema id 1 under {topic}-value" in result.stderr
     assert [request.path for request in http_server.requests] == [f"/subjects/{topic}-value/versions"]
@@ -60,13 +52,8 @@ def test_the_producer_registers_before_it_produces(http_server, kafka_broker):
 def test_the_producer_exits_with_status_3_when_registration_fails(http_server, kafka_broker):
     topic = kafka_broker.create_topic()
     http_server.replies = [Reply(409, b'{"error_code": 409, "message": "incompatible"}')]
-    result = subprocess.run(
-        producer_command(kafka_broker.bootstrap, topic, "--count", "5", "--http-retries", "0"),
-        env=producer_env(SCHEMA_REGISTRY_URL=http_server.url),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    result = run_producer(
+        kafka_broker.bootstrap, topic, "--count", "5", "--http-retries", "0", SCHEMA_REGISTRY_URL=http_server.url
     )
     assert result.returncode == 3, result.stderr
     assert f"could not register {topic}-value" in result.stderr
