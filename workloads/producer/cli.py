@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from workloads.contract import json_schema
 from workloads.producer.kafka_sink import KafkaSink, producer_config
@@ -199,13 +200,17 @@ def parse_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
     )
 
 
+def _http_policy(settings: Settings, stop: threading.Event) -> dict[str, Any]:
+    """Keyword arguments of every HTTP call of a run (randomuser API, schema registry): the same
+    timeout and retries, with backoff waits that a stop request cuts short."""
+    return {"timeout_s": settings.http_timeout_s, "retries": settings.http_retries, "sleep": stop.wait}
+
+
 def build_source(settings: Settings, stop: threading.Event) -> ProfileSource:
     synthetic = SyntheticSource(settings.seed)
     if settings.source == SYNTHETIC:
         return synthetic
-    api = RandomUserSource(
-        settings.randomuser_url, timeout_s=settings.http_timeout_s, retries=settings.http_retries, sleep=stop.wait
-    )
+    api = RandomUserSource(settings.randomuser_url, **_http_policy(settings, stop))
     return FallbackSource(api, synthetic, retry_primary_after_s=settings.fallback_for_s)
 
 
@@ -224,12 +229,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     if settings.schema_registry_url:
         try:
             schema_id = register_schema(
-                settings.schema_registry_url,
-                settings.topic,
-                json_schema(),
-                timeout_s=settings.http_timeout_s,
-                retries=settings.http_retries,
-                sleep=stop.wait,
+                settings.schema_registry_url, settings.topic, json_schema(), **_http_policy(settings, stop)
             )
         except RegistrationError as error:
             log.error("%s", error)
