@@ -25,6 +25,7 @@ from streamstack_checks.quality import (
     produced_counts,
     summarize_produced,
 )
+from streamstack_tasks.dag_defaults import dag_arguments
 from streamstack_tasks.kafka_window import read_window
 from streamstack_tasks.stores import cassandra_matches, hdfs_event_ids, kafka_client_config, s3_event_ids
 
@@ -49,13 +50,10 @@ with DAG(
     dag_id="streamstack_data_quality",
     description="Compare produced events with Cassandra rows and S3/HDFS files; check the dead-letter rate",
     schedule=CronTriggerTimetable("0 * * * *", timezone="UTC", interval=timedelta(hours=1)),
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "execution_timeout": timedelta(minutes=30)},
     params={"min_produced": Param(1, type="integer", minimum=0, description="fewer events means ingestion stopped")},
     tags=["streamstack", "data-quality"],
     doc_md=__doc__,
+    **dag_arguments(retries=2, retry_delay=timedelta(minutes=2), execution_timeout=timedelta(minutes=30)),
 ) as dag:
     wait_for_landing = TimeDeltaSensor(task_id="wait_for_landing", delta=LANDING_GRACE, mode="reschedule")
 

@@ -7,7 +7,7 @@ both targets.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from airflow.exceptions import AirflowFailException
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -22,6 +22,7 @@ from streamstack_checks.deployment import (
     parse_deployment,
 )
 from streamstack_checks.jobs import producer_arguments, producer_environment
+from streamstack_tasks.dag_defaults import dag_arguments
 from streamstack_tasks.launch import batch_job_operator
 
 DEPLOYMENT = parse_deployment(Variable.get(VARIABLE_KEY))
@@ -38,16 +39,13 @@ with DAG(
     dag_id="streamstack_ingestion",
     description="Bounded producer batch into the events topic, after checking where it lands",
     schedule="*/30 * * * *",
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "execution_timeout": timedelta(minutes=30)},
     params={
         "event_count": Param(3000, type="integer", minimum=1, description="events in one batch"),
         "events_per_second": Param(50, type="number", exclusiveMinimum=0, description="producer rate"),
     },
     tags=["streamstack", "ingestion"],
     doc_md=__doc__,
+    **dag_arguments(retries=2, retry_delay=timedelta(minutes=2), execution_timeout=timedelta(minutes=30)),
 ) as dag:
 
     @task

@@ -17,6 +17,7 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param, PokeReturnValue, Variable, task
 from streamstack_checks.deployment import VARIABLE_KEY, parse_deployment
 from streamstack_checks.spark_master import Action, alive_apps, judge_streaming_query
+from streamstack_tasks.dag_defaults import dag_arguments
 from streamstack_tasks.launch import restart_streaming_job
 from streamstack_tasks.stores import spark_master_status
 
@@ -26,16 +27,13 @@ with DAG(
     dag_id="streamstack_streaming_supervisor",
     description="Resubmit the streaming query when it is not running; fail when it keeps dying",
     schedule="*/5 * * * *",
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args={"retries": 1, "retry_delay": timedelta(minutes=1), "execution_timeout": timedelta(minutes=15)},
     params={
         "max_deaths": Param(3, type="integer", minimum=1, description="deaths within the window before giving up"),
         "death_window_minutes": Param(60, type="integer", minimum=1, description="how far back deaths count"),
     },
     tags=["streamstack", "streaming"],
     doc_md=__doc__,
+    **dag_arguments(retries=1, retry_delay=timedelta(minutes=1), execution_timeout=timedelta(minutes=15)),
 ) as dag:
 
     @task.branch

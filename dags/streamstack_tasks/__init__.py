@@ -1,1 +1,2 @@
-"""Airflow-side helpers of the streamstack DAGs: operators chosen per target, and store readers."""
+"""Airflow-side helpers of the streamstack DAGs: operators chosen per target, store readers, and
+the DAG arguments they all share."""
