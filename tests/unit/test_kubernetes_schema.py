@@ -10,21 +10,13 @@ import kubernetes_validate
 import pytest
 from kubernetes_validate.utils import all_versions
 
+from tests.unit.variations import ONE_BROKER_CASSANDRA_ONLY
 from tools.manifests import KUBERNETES_SCHEMA_VERSION, manifests, validate
 from tools.mock_deploy import run_program
 
 VARIATIONS: dict[str, dict[str, Any]] = {
     "dev": {},
-    "one broker, cassandra only, optional services off": {
-        "kafka": {"brokers": 1, "replicationFactor": 1, "minInsyncReplicas": 1},
-        "cassandra": {"nodes": 1, "replicationFactor": 1},
-        "sinks": ["cassandra"],
-        "schemaRegistry": {"enabled": False},
-        "kafkaUi": {"enabled": False},
-        "hdfs": {"enabled": False},
-        "objectStore": {"enabled": False},
-        "airflow": {"enabled": False},
-    },
+    "one broker, cassandra only, optional services off": ONE_BROKER_CASSANDRA_ONLY,
     "ingress host and class": {"kubernetes": {"ingressHost": "streamstack.example.com", "ingressClass": "nginx"}},
     "NodePort, storage class, checkpoint volume": {
         "kubernetes": {"uiServiceType": "NodePort", "storageClass": "standard"},

@@ -12,6 +12,7 @@ import pytest
 
 from components import versions
 from components.settings import ConfigError
+from tests.unit.variations import ONE_BROKER_CASSANDRA_ONLY
 from tools.mock_deploy import SECRET_TEST_VALUE, DeclaredResource, Deployment, ProgramFailedError, run_program
 
 NS = "streamstack-dev"
@@ -105,19 +106,7 @@ def dev() -> Deployment:
 
 @pytest.fixture(scope="module")
 def one_broker_minimal() -> Deployment:
-    return run_program(
-        "dev",
-        {
-            "kafka": {"brokers": 1, "replicationFactor": 1, "minInsyncReplicas": 1},
-            "cassandra": {"nodes": 1, "replicationFactor": 1},
-            "sinks": ["cassandra"],
-            "schemaRegistry": {"enabled": False},
-            "kafkaUi": {"enabled": False},
-            "hdfs": {"enabled": False},
-            "objectStore": {"enabled": False},
-            "airflow": {"enabled": False},
-        },
-    )
+    return run_program("dev", ONE_BROKER_CASSANDRA_ONLY)
 
 
 def test_dev_runs_each_service_as_the_kind_of_workload_it_needs(dev: Deployment) -> None:
