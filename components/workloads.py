@@ -85,6 +85,8 @@ class Producer(pulumi.ComponentResource):
 
 @dataclass(frozen=True)
 class CassandraSink:
+    """What the job needs of the Cassandra component to write events."""
+
     contact_points: pulumi.Input[str]
     port: pulumi.Input[int]
     keyspace: pulumi.Input[str]
@@ -95,6 +97,8 @@ class CassandraSink:
 
 @dataclass(frozen=True)
 class S3Sink:
+    """What the job needs of the object store: Parquet output and, if chosen, checkpoints."""
+
     endpoint: pulumi.Input[str]
     bucket: pulumi.Input[str]
     access_key: pulumi.Input[str]
