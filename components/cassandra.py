@@ -43,10 +43,17 @@ def seed_hosts(target: Target, nodes: int) -> list[str]:
     return [target.host(SERVICE, i) for i in range(min(nodes, 2))]
 
 
-def init_script(contact_point: str, auth_replication: int) -> str:
-    """Idempotent bootstrap, run with cqlsh: credentials come only from the environment."""
-    app_login = f'cqlsh {contact_point} {CQL_PORT} -u "$CASSANDRA_USERNAME" -p "$CASSANDRA_PASSWORD"'
-    default_login = f"cqlsh {contact_point} {CQL_PORT} -u cassandra -p cassandra"
+def schema_cql(keyspace: str, table: str, replication_factor: int) -> str:
+    """The schema file's text: the keyspace, then the events table generated from the contract."""
+    return "\n".join([keyspace_cql(keyspace, replication_factor), cassandra_table_ddl(keyspace, table)])
+
+
+def init_script(contact_point: str, auth_replication: int, port: int = CQL_PORT, schema_file: str = SCHEMA_FILE) -> str:
+    """Idempotent bootstrap, run with cqlsh: credentials come only from the environment.
+
+    `port` and `schema_file` are parameters so tests can run the script against a real node."""
+    app_login = f'cqlsh {contact_point} {port} -u "$CASSANDRA_USERNAME" -p "$CASSANDRA_PASSWORD"'
+    default_login = f"cqlsh {contact_point} {port} -u cassandra -p cassandra"
     create_role = (
         "CREATE ROLE IF NOT EXISTS $CASSANDRA_USERNAME WITH PASSWORD = '$CASSANDRA_PASSWORD'"
         " AND LOGIN = true AND SUPERUSER = true;"
@@ -65,7 +72,7 @@ def init_script(contact_point: str, auth_replication: int) -> str:
             "  fi",
             '  echo "waiting for Cassandra to accept logins (attempt $attempt)"; sleep 5',
             "done",
-            f"{app_login} -f {SCHEMA_FILE}",
+            f"{app_login} -f {schema_file}",
             'echo "keyspace and table are in place"',
         ]
     )
@@ -127,12 +134,6 @@ class Cassandra(pulumi.ComponentResource):
             self,
         )
         contact_points = [target.host(SERVICE, i) for i in range(settings.nodes)]
-        schema = "\n".join(
-            [
-                keyspace_cql(settings.keyspace, settings.replication_factor),
-                cassandra_table_ddl(settings.keyspace, settings.table),
-            ]
-        )
         target.run(
             ServiceSpec(
                 name="cassandra-init",
@@ -142,7 +143,7 @@ class Cassandra(pulumi.ComponentResource):
                 args=[init_script(contact_points[0], min(settings.nodes, 3))],
                 env={"CASSANDRA_USERNAME": USERNAME},
                 secret_env={"CASSANDRA_PASSWORD": args.password, "RETIRED_PASSWORD": args.retired_default_password},
-                files={SCHEMA_FILE: schema},
+                files={SCHEMA_FILE: schema_cql(settings.keyspace, settings.table, settings.replication_factor)},
                 resources=Resources(memory_mib=256, cpu=0.25),
                 depends_on=nodes.resources,
             ),

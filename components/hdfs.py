@@ -39,10 +39,23 @@ def site_xml(properties: dict[str, str]) -> str:
     return f'<?xml version="1.0"?>\n<configuration>\n{body}\n</configuration>\n'
 
 
-def format_once_command(cluster_id: str) -> str:
+def hdfs_site(replication: int, name_dir: str = NAME_DIR, data_dir: str = DATA_DIR) -> dict[str, str]:
+    """hdfs-site.xml's properties; the directories are parameters so tests can run them on a real NameNode."""
+    return {
+        "dfs.namenode.name.dir": f"file://{name_dir}",
+        "dfs.datanode.data.dir": f"file://{data_dir}",
+        "dfs.replication": str(replication),
+        "dfs.namenode.rpc-bind-host": "0.0.0.0",
+        "dfs.namenode.http-address": f"0.0.0.0:{NAMENODE_UI_PORT}",
+        "dfs.namenode.datanode.registration.ip-hostname-check": "false",
+    }
+
+
+def format_once_command(cluster_id: str, name_dir: str = NAME_DIR) -> str:
+    """The NameNode's start command; `name_dir` must be hdfs-site's dfs.namenode.name.dir."""
     return (
-        f"if [ ! -f {NAME_DIR}/current/VERSION ]; then"
-        f" echo 'formatting new NameNode metadata in {NAME_DIR}';"
+        f"if [ ! -f {name_dir}/current/VERSION ]; then"
+        f" echo 'formatting new NameNode metadata in {name_dir}';"
         f" hdfs namenode -format -nonInteractive -clusterId {cluster_id};"
         f" fi; exec hdfs namenode"
     )
@@ -71,16 +84,7 @@ class Hdfs(pulumi.ComponentResource):
         url = f"hdfs://{target.host(NAMENODE, 0)}:{RPC_PORT}"
         files = {
             f"{CONFIG_DIR}/core-site.xml": site_xml({"fs.defaultFS": url}),
-            f"{CONFIG_DIR}/hdfs-site.xml": site_xml(
-                {
-                    "dfs.namenode.name.dir": f"file://{NAME_DIR}",
-                    "dfs.datanode.data.dir": f"file://{DATA_DIR}",
-                    "dfs.replication": str(min(settings.datanodes, 3)),
-                    "dfs.namenode.rpc-bind-host": "0.0.0.0",
-                    "dfs.namenode.http-address": f"0.0.0.0:{NAMENODE_UI_PORT}",
-                    "dfs.namenode.datanode.registration.ip-hostname-check": "false",
-                }
-            ),
+            f"{CONFIG_DIR}/hdfs-site.xml": site_xml(hdfs_site(min(settings.datanodes, 3))),
         }
         ui_port = Port("ui", NAMENODE_UI_PORT, settings.ui_host_port, http=True)
         namenode = target.run(
