@@ -61,17 +61,21 @@ def init_script(contact_point: str, auth_replication: int, port: int = CQL_PORT,
         f"{{'class': 'NetworkTopologyStrategy', '{DATACENTER}': {auth_replication}}};"
     )
     lock_default = "ALTER ROLE cassandra WITH PASSWORD = '$RETIRED_PASSWORD' AND LOGIN = false AND SUPERUSER = false;"
+    probe = "-e 'SELECT now() FROM system.local' >/dev/null 2>&1"
     return "\n".join(
         [
             "set -eu",
+            "ready=false",
             "for attempt in $(seq 1 60); do",
-            f"  if {app_login} -e 'SELECT now() FROM system.local' >/dev/null 2>&1; then break; fi",
-            f'  if {default_login} -e "{create_role}" >/dev/null 2>&1; then',
-            f'    {app_login} -e "{lock_default}"',
-            "    break",
-            "  fi",
+            f"  if {app_login} {probe}; then ready=true; break; fi",
+            f'  if {default_login} -e "{create_role}" >/dev/null 2>&1; then ready=true; break; fi',
             '  echo "waiting for Cassandra to accept logins (attempt $attempt)"; sleep 5',
             "done",
+            'if [ "$ready" != true ]; then echo "Cassandra did not accept a login in 5 minutes" >&2; exit 1; fi',
+            # Checked on every run, so a run that stopped halfway cannot leave the default login usable.
+            f"if {default_login} {probe}; then",
+            f'  {app_login} -e "{lock_default}"',
+            "fi",
             f"{app_login} -f {schema_file}",
             'echo "keyspace and table are in place"',
         ]

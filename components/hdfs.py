@@ -56,7 +56,7 @@ def format_once_command(cluster_id: str, name_dir: str = NAME_DIR) -> str:
     return (
         f"if [ ! -f {name_dir}/current/VERSION ]; then"
         f" echo 'formatting new NameNode metadata in {name_dir}';"
-        f" hdfs namenode -format -nonInteractive -clusterId {cluster_id};"
+        f" hdfs namenode -format -nonInteractive -clusterId {cluster_id} || exit 1;"
         f" fi; exec hdfs namenode"
     )
 

@@ -28,6 +28,7 @@ _TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 _CQL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_SECRET_CHARACTERS = re.compile(r"^[A-Za-z0-9._-]+$")
 _SPARK_INTERVAL = re.compile(r"^\d+ (second|seconds|minute|minutes)$")
 
 T = TypeVar("T")
@@ -421,6 +422,9 @@ def _secret(raw: Mapping[str, object], secret_keys: set[str], name: str) -> pulu
         raise ConfigError(name, "<hidden>", f"is stored in plaintext; set it with `pulumi config set --secret {name}`")
     if not isinstance(value, str) or len(value) < 12:
         raise ConfigError(name, "<hidden>", "must be a string of at least 12 characters")
+    if not _SECRET_CHARACTERS.match(value):
+        # Credentials are embedded in CQL statements, connection URLs and shell commands.
+        raise ConfigError(name, "<hidden>", "may contain only letters, digits, '.', '_' and '-'")
     return pulumi.Output.secret(value)
 
 

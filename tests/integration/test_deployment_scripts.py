@@ -23,7 +23,7 @@ from cassandra.cluster import NoHostAvailable
 from components.cassandra import DATACENTER, USERNAME, init_script, schema_cql
 from components.hdfs import PIPELINE_ROOT, format_once_command, hdfs_site, site_xml
 from tests.fixtures._servers import free_port, launch, log_text, stop_process, wait_until
-from tests.fixtures.cassandra import CassandraServer, start_cassandra
+from tests.fixtures.cassandra import CassandraServer, can_log_in, start_cassandra
 from tests.fixtures.hdfs import NAMENODE_MAIN, hadoop_java, write_daemon_files
 from workloads.contract import EVENT_FIELDS, PRIMARY_KEY
 
@@ -186,15 +186,14 @@ def _run_script(script: str, env: dict[str, str]) -> subprocess.CompletedProcess
     )
 
 
-def test_cassandra_init_script_replaces_the_default_superuser_once(
-    fresh_cassandra: CassandraServer, cqlsh: Path, tmp_path: Path
-) -> None:
-    app_password, retired_password = _generated_password(), _generated_password()
+APP_PASSWORD, RETIRED_PASSWORD = _generated_password(), _generated_password()
+
+
+def _script_and_env(server: CassandraServer, cqlsh: Path, tmp_path: Path) -> tuple[str, dict[str, str]]:
+    """The component's init script for `server`, and the environment the container would give it."""
     schema_file = tmp_path / "schema.cql"
     schema_file.write_text(schema_cql(KEYSPACE, TABLE, 1))
-    script = init_script(fresh_cassandra.host, 1, port=fresh_cassandra.port, schema_file=str(schema_file))
-    assert app_password not in script
-    assert retired_password not in script
+    script = init_script(server.host, 1, port=server.port, schema_file=str(schema_file))
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "cqlsh").symlink_to(cqlsh)
@@ -203,9 +202,19 @@ def test_cassandra_init_script_replaces_the_default_superuser_once(
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         "HOME": str(tmp_path),  # cqlsh keeps its history and settings under ~/.cassandra
         "CASSANDRA_USERNAME": USERNAME,
-        "CASSANDRA_PASSWORD": app_password,
-        "RETIRED_PASSWORD": retired_password,
+        "CASSANDRA_PASSWORD": APP_PASSWORD,
+        "RETIRED_PASSWORD": RETIRED_PASSWORD,
     }
+    return script, env
+
+
+def test_cassandra_init_script_replaces_the_default_superuser_once(
+    fresh_cassandra: CassandraServer, cqlsh: Path, tmp_path: Path
+) -> None:
+    app_password, retired_password = APP_PASSWORD, RETIRED_PASSWORD
+    script, env = _script_and_env(fresh_cassandra, cqlsh, tmp_path)
+    assert app_password not in script
+    assert retired_password not in script
     app = replace(fresh_cassandra, username=USERNAME, password=app_password)
 
     first = _run_script(script, env)
@@ -232,3 +241,32 @@ def test_cassandra_init_script_replaces_the_default_superuser_once(
     assert second.returncode == 0, f"second run failed:\n{second.stdout}\n{second.stderr}"
     assert "waiting for Cassandra" not in second.stdout
     assert _cluster_state(app) == after_first
+
+
+def test_cassandra_init_script_locks_a_default_superuser_left_usable_by_an_interrupted_run(
+    fresh_cassandra: CassandraServer, cqlsh: Path, tmp_path: Path
+) -> None:
+    script, env = _script_and_env(fresh_cassandra, cqlsh, tmp_path)
+    assert _run_script(script, env).returncode == 0
+    app = replace(fresh_cassandra, username=USERNAME, password=APP_PASSWORD)
+    cluster, session = app.connect()
+    try:
+        # The state a run leaves when it stops after creating its role but before locking the default one.
+        session.execute("ALTER ROLE cassandra WITH PASSWORD = 'cassandra' AND LOGIN = true AND SUPERUSER = true")
+    finally:
+        cluster.shutdown()
+    # Cassandra caches credentials for a few seconds: wait until the default login really works again.
+    assert wait_until(
+        lambda: can_log_in(fresh_cassandra.host, fresh_cassandra.port, "cassandra", "cassandra"),
+        fresh_cassandra.process,
+        timeout_s=30,
+        interval_s=0.5,
+    ), "the re-enabled default superuser never became usable"
+
+    rerun = _run_script(script, env)
+
+    assert rerun.returncode == 0, f"re-run failed:\n{rerun.stdout}\n{rerun.stderr}"
+    roles = _cluster_state(app)["roles"]
+    assert roles["cassandra"][:2] == (False, False)
+    with pytest.raises(NoHostAvailable, match="Authentication"):
+        replace(fresh_cassandra, username="cassandra", password="cassandra").connect()

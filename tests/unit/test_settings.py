@@ -155,6 +155,18 @@ def test_short_configured_passwords_are_refused_without_echoing_them() -> None:
     assert failure.value.allowed == "must be a string of at least 12 characters"
 
 
+def test_configured_passwords_with_quotes_or_spaces_are_refused_without_echoing_them() -> None:
+    for password in ("it's-a-long-password", "long password with spaces", 'quote"d-password-x'):
+        with pytest.raises(ConfigError) as failure:
+            parse_settings({"streamstack:cassandraPassword": password}, ["streamstack:cassandraPassword"], "p", "s")
+        assert password not in str(failure.value)
+        assert failure.value.allowed == "may contain only letters, digits, '.', '_' and '-'"
+    settings = parse_settings(
+        {"streamstack:cassandraPassword": "Long.enough_pass-1"}, ["streamstack:cassandraPassword"], "p", "s"
+    )
+    assert settings.secrets.cassandra_password is not None
+
+
 def test_committed_stack_files_hold_no_plaintext_secrets() -> None:
     from pathlib import Path
 
