@@ -61,14 +61,6 @@ class Deployment:
     def of_type(self, type_: str) -> list[DeclaredResource]:
         return [r for r in self.resources if r.type == type_]
 
-    def one(self, type_: str, name: str) -> DeclaredResource:
-        matches = [r for r in self.resources if r.type == type_ and r.name == name]
-        assert len(matches) == 1, f"expected one {type_} named {name}, found {[r.name for r in self.of_type(type_)]}"
-        return matches[0]
-
-    def by_urn(self, urn: str) -> DeclaredResource:
-        return next(r for r in self.resources if r.urn == urn)
-
 
 class ProgramFailedError(Exception):
     """The program raised; `declared` lists what it had declared before failing."""
