@@ -44,7 +44,6 @@ class Volume:
 
     name: str
     mount_path: str
-    size_gib: int = 10
     shared: bool = False
 
 
