@@ -43,13 +43,14 @@ import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 
+from tests.fixtures.spark import KAFKA_SOURCE_ARROW_SCHEMA
 from workloads.contract import encode_event
 from workloads.producer.sources import SYNTHETIC, SyntheticSource
 from workloads.producer.transform import to_event
 from workloads.streaming_job.config import JobConfig, parse_config
 from workloads.streaming_job.schema import KAFKA_SOURCE_SCHEMA, event_schema
 from workloads.streaming_job.session import spark_conf
-from workloads.streaming_job.transform import _dedupe_key, parse_records, transform
+from workloads.streaming_job.transform import dedupe_key, parse_records, transform
 
 REPO = Path(__file__).resolve().parent.parent
 TOPIC = "events"
@@ -63,18 +64,6 @@ RATIOS = (
 )
 Rates = dict[str, list[float]]
 FILE_ROWS = 10_000  # Spark packs the files into one partition per core
-# KAFKA_SOURCE_SCHEMA as Arrow types, to write the input without going through the driver's JVM heap.
-KAFKA_ARROW_SCHEMA = pa.schema(
-    [
-        ("key", pa.binary()),
-        ("value", pa.binary()),
-        ("topic", pa.string()),
-        ("partition", pa.int32()),
-        ("offset", pa.int64()),
-        ("timestamp", pa.timestamp("us", tz="UTC")),
-        ("timestampType", pa.int32()),
-    ]
-)
 
 
 def job_config() -> JobConfig:
@@ -122,16 +111,16 @@ def write_kafka_records(directory: Path, count: int, invalid_fraction: float) ->
     start = datetime(2026, 1, 1, tzinfo=UTC)
     value_bytes = 0
     for first in range(0, count, FILE_ROWS):
-        columns: dict[str, list[Any]] = {name: [] for name in KAFKA_ARROW_SCHEMA.names}
+        columns: dict[str, list[Any]] = {name: [] for name in KAFKA_SOURCE_ARROW_SCHEMA.names}
         for offset, profile in enumerate(source.fetch(min(FILE_ROWS, count - first)).profiles, start=first):
             timestamp = start + timedelta(milliseconds=offset)
             event = to_event(profile, source=SYNTHETIC, pseudonym_key=b"bench", event_time=timestamp)
             value = invalid_value(event, rng) if rng.random() < invalid_fraction else encode_event(event)
             row = (event["user_id"].encode(), value, TOPIC, offset % PARTITIONS, offset // PARTITIONS, timestamp, 0)
-            for name, cell in zip(KAFKA_ARROW_SCHEMA.names, row, strict=True):
+            for name, cell in zip(KAFKA_SOURCE_ARROW_SCHEMA.names, row, strict=True):
                 columns[name].append(cell)
             value_bytes += len(value)
-        pq.write_table(pa.table(columns, schema=KAFKA_ARROW_SCHEMA), directory / f"records-{first:09d}.parquet")
+        pq.write_table(pa.table(columns, schema=KAFKA_SOURCE_ARROW_SCHEMA), directory / f"records-{first:09d}.parquet")
     return value_bytes / count
 
 
@@ -147,7 +136,7 @@ def from_json_baseline(records: DataFrame) -> DataFrame:
 
 def job_batch(records: DataFrame) -> DataFrame:
     """`transform()` with a batch `dropDuplicates` on the job's own key in place of the watermarked one."""
-    return parse_records(records).withColumn("dedupe_key", _dedupe_key()).dropDuplicates(["dedupe_key"])
+    return parse_records(records).withColumn("dedupe_key", dedupe_key()).dropDuplicates(["dedupe_key"])
 
 
 def timed_batch(plan: DataFrame, count: int) -> float:

@@ -29,6 +29,7 @@ from pyspark.sql import DataFrame, SparkSession
 from tests.fixtures.cassandra import CassandraServer
 from tests.fixtures.hdfs import HdfsServer
 from tests.fixtures.s3 import S3Server
+from tests.fixtures.spark import KAFKA_SOURCE_ARROW_SCHEMA
 from workloads.contract.events import EVENT_FIELDS, FieldType, cassandra_table_ddl
 from workloads.streaming_job.batch_writer import BatchWriter, batch_writer_from_config
 from workloads.streaming_job.config import JobConfig, parse_config
@@ -42,17 +43,6 @@ pytestmark = pytest.mark.integration
 TOPIC = "events"
 TABLE = "events"
 _TIMESTAMPS = [field.name for field in EVENT_FIELDS if field.type is FieldType.TIMESTAMP]
-_KAFKA_ARROW_SCHEMA = pa.schema(
-    [
-        ("key", pa.binary()),
-        ("value", pa.binary()),
-        ("topic", pa.string()),
-        ("partition", pa.int32()),
-        ("offset", pa.int64()),
-        ("timestamp", pa.timestamp("us", tz="UTC")),
-        ("timestampType", pa.int32()),
-    ]
-)
 
 
 def event(number: int, **changes: Any) -> dict[str, Any]:
@@ -122,7 +112,7 @@ class KafkaFiles:
                 "timestamp": [now] * len(values),
                 "timestampType": [0] * len(values),
             },
-            schema=_KAFKA_ARROW_SCHEMA,
+            schema=KAFKA_SOURCE_ARROW_SCHEMA,
         )
         pq.write_table(table, self.directory / f"batch-{self.files:04d}.parquet")
         self.files += 1

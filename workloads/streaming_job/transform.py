@@ -84,7 +84,7 @@ def parse_records(kafka_records: DataFrame) -> DataFrame:
     return parsed.select("parsed.*", "raw", "topic", "partition", "offset", "kafka_timestamp")
 
 
-def _dedupe_key() -> Column:
+def dedupe_key() -> Column:
     source_position = sf.concat_ws("/", sf.col("topic"), sf.col("partition"), sf.col("offset"))
     dead_letter_key = sf.concat(sf.lit("dead-letter:"), source_position)
     return sf.when(sf.col("error").isNull(), sf.col("event.event_id")).otherwise(dead_letter_key)
@@ -92,7 +92,7 @@ def _dedupe_key() -> Column:
 
 def deduplicate(parsed: DataFrame, watermark_delay: str) -> DataFrame:
     """Keep one row per event id (and per dead-letter source offset) within the watermark delay."""
-    keyed = parsed.withColumn("dedupe_key", _dedupe_key()).withWatermark("kafka_timestamp", watermark_delay)
+    keyed = parsed.withColumn("dedupe_key", dedupe_key()).withWatermark("kafka_timestamp", watermark_delay)
     return keyed.dropDuplicatesWithinWatermark(["dedupe_key"]).drop("dedupe_key")
 
 
