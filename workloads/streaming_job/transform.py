@@ -85,6 +85,7 @@ def parse_records(kafka_records: DataFrame) -> DataFrame:
 
 
 def dedupe_key() -> Column:
+    """Valid rows by event id; dead letters by source position, so distinct bad records never merge."""
     source_position = sf.concat_ws("/", sf.col("topic"), sf.col("partition"), sf.col("offset"))
     dead_letter_key = sf.concat(sf.lit("dead-letter:"), source_position)
     return sf.when(sf.col("error").isNull(), sf.col("event.event_id")).otherwise(dead_letter_key)
