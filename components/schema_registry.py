@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components import versions
-from components.service import HealthCheck, Port, Resources, ServiceSpec, Target
+from components.service import HealthCheck, Port, Resources, ServiceSpec, Target, python_http_check
 from components.settings import ToggleSettings
 
 SERVICE = "schema-registry"
@@ -50,9 +50,7 @@ class SchemaRegistry(pulumi.ComponentResource):
                     "KARAPACE_LOG_LEVEL": "WARNING",
                 },
                 ports=[port],
-                health=HealthCheck(
-                    f"python3 -c \"import urllib.request; urllib.request.urlopen('http://localhost:{PORT}/_health')\""
-                ),
+                health=HealthCheck(python_http_check(PORT, "/_health")),
                 resources=Resources(memory_mib=256, cpu=0.25),
                 depends_on=args.depends_on,
             ),

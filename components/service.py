@@ -58,6 +58,12 @@ class HealthCheck:
     start_period_seconds: int = 30
 
 
+def python_http_check(port: int, path: str = "/") -> str:
+    """Health command for images that ship Python but no curl (Spark, Karapace): an HTTP GET
+    on localhost that fails on a connection error, a timeout or a non-2xx answer."""
+    return f"python3 -c \"import urllib.request; urllib.request.urlopen('http://localhost:{port}{path}', timeout=4)\""
+
+
 @dataclass(frozen=True)
 class Resources:
     """Memory limit and CPU share; `jvm_heap_mib` records the heap the component configured,

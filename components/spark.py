@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components import versions
-from components.service import HealthCheck, Port, Resources, ServiceSpec, Target, Volume
+from components.service import HealthCheck, Port, Resources, ServiceSpec, Target, Volume, python_http_check
 from components.settings import SparkSettings
 
 MASTER = "spark-master"
@@ -19,11 +19,6 @@ DAEMON_HEAP_MIB = 192
 MASTER_MEMORY_MIB = 384
 WORKER_OVERHEAD_MIB = 384  # the worker daemon's heap plus JVM overhead of its executors
 SPARK_CLASS = "/opt/spark/bin/spark-class"
-
-
-def http_ok(port: int, path: str = "/") -> str:
-    """Health command using the image's Python (the Spark image ships no curl)."""
-    return f"python3 -c \"import urllib.request; urllib.request.urlopen('http://localhost:{port}{path}', timeout=4)\""
 
 
 @dataclass(frozen=True)
@@ -66,7 +61,7 @@ class Spark(pulumi.ComponentResource):
                 ],
                 env={"SPARK_DAEMON_MEMORY": f"{DAEMON_HEAP_MIB}m", "SPARK_NO_DAEMONIZE": "true"},
                 ports=[Port("rpc", MASTER_PORT), ui_port],
-                health=HealthCheck(http_ok(MASTER_UI_PORT), start_period_seconds=20),
+                health=HealthCheck(python_http_check(MASTER_UI_PORT), start_period_seconds=20),
                 resources=Resources(memory_mib=MASTER_MEMORY_MIB, cpu=0.25, jvm_heap_mib=DAEMON_HEAP_MIB),
                 user="185",
             ),
@@ -91,7 +86,7 @@ class Spark(pulumi.ComponentResource):
                 env={"SPARK_DAEMON_MEMORY": f"{DAEMON_HEAP_MIB}m", "SPARK_NO_DAEMONIZE": "true"},
                 ports=[Port("ui", WORKER_UI_PORT)],
                 volumes=list(args.shared_volumes),
-                health=HealthCheck(http_ok(WORKER_UI_PORT), start_period_seconds=20),
+                health=HealthCheck(python_http_check(WORKER_UI_PORT), start_period_seconds=20),
                 resources=Resources(
                     memory_mib=settings.worker_memory_mib + WORKER_OVERHEAD_MIB,
                     cpu=float(settings.worker_cores),

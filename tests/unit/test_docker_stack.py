@@ -290,6 +290,14 @@ def test_long_running_services_have_health_checks_and_are_awaited(local: Deploym
         assert container.inputs["waitTimeout"] >= 60
 
 
+def test_images_without_curl_are_probed_with_their_own_python(local: Deployment) -> None:
+    probe = "python3 -c \"import urllib.request; urllib.request.urlopen('http://localhost:{}', timeout=4)\""
+    by_name = containers(local)
+    assert by_name["spark-master-0"].inputs["healthcheck"]["tests"][1] == probe.format("8080/")
+    assert by_name["spark-worker-0"].inputs["healthcheck"]["tests"][1] == probe.format("8081/")
+    assert by_name["schema-registry-0"].inputs["healthcheck"]["tests"][1] == probe.format("8081/_health")
+
+
 def test_one_shot_tasks_run_to_completion_once(local: Deployment) -> None:
     one_shot = sorted(c.name for c in local.of_type(CONTAINER) if not c.inputs["mustRun"])
     assert one_shot == ["airflow-init-0", "cassandra-init-0", "hdfs-init-0", "kafka-topics-0", "minio-init-0"]
