@@ -16,7 +16,8 @@ from typing import Any
 import pulumi
 
 from components import versions
-from components.service import HealthCheck, Lifecycle, Port, Resources, ServiceSpec, Target, Volume
+from components.image_facts import User
+from components.service import HealthCheck, Image, Lifecycle, Port, Resources, ServiceSpec, Target, Volume
 from components.settings import ToggleSettings
 
 POSTGRES = "postgres"
@@ -27,7 +28,34 @@ API_PORT = 8080
 SCHEDULER_HEALTH_PORT = 8974
 ADMIN_USER = "admin"
 DAGS_DIR = "/opt/airflow/dags"
-AIRFLOW_USER = "50000:0"
+LOGS_DIR = "/opt/airflow/logs"
+TASK_SLOTS = 4  # [core] parallelism: tasks the scheduler's LocalExecutor runs at once
+# Measured on Airflow 3.1.8 (docs/memory.md): the scheduler's process tree idles at 290-330 MiB (PSS) with
+# four executor slots, and each running task adds about 115 MiB. The dag-processor with one parsing
+# process stays near 320 MiB, plus 157 MiB while its `airflow jobs check` health check runs.
+SCHEDULER_MEMORY_MIB = 320 + TASK_SLOTS * 128
+AIRFLOW_USER = User(50000, 0)  # the image's airflow user; its entrypoint insists on group 0
+
+
+def init_script(admin_user: str) -> str:
+    """Migrate the metadata database and make the admin user's password the configured one.
+
+    Run by the task itself, not through the image's `_AIRFLOW_DB_MIGRATE`/`_AIRFLOW_WWW_USER_CREATE`,
+    which end in `|| true` (scripts/docker/entrypoint_prod.sh): any failure here fails the task, and
+    with it the deployment. `users create` leaves an existing user alone (FAB prints "already exist
+    in the db" and exits 0), so the password is reset after it.
+    """
+    admin = f"--username {admin_user}"
+    return "\n".join(
+        [
+            "set -euo pipefail",
+            "airflow db migrate",
+            f"airflow users create {admin} --role Admin --firstname Airflow --lastname Admin"
+            ' --email admin@streamstack.invalid --password "$ADMIN_PASSWORD"',
+            f'airflow users reset-password {admin} --password "$ADMIN_PASSWORD"',
+            'echo "metadata database migrated; admin user in place"',
+        ]
+    )
 
 
 def connection(conn_type: str, **fields: Any) -> pulumi.Output[str]:
@@ -38,10 +66,23 @@ def connection(conn_type: str, **fields: Any) -> pulumi.Output[str]:
 
 
 @dataclass(frozen=True)
+class _Role:
+    """One long-running Airflow process: the service runs `airflow <service without airflow->`."""
+
+    service: str
+    ports: list[Port]
+    health: str
+    cheap: bool  # the health command is cheap enough for a liveness probe
+    memory_mib: int
+    cpu: float
+    launches_containers: bool = False
+
+
+@dataclass(frozen=True)
 class AirflowArgs:
     settings: ToggleSettings
     target: Target
-    image: pulumi.Input[str]
+    image: Image
     postgres_password: pulumi.Input[str]
     admin_password: pulumi.Input[str]
     fernet_key: pulumi.Input[str]
@@ -63,13 +104,16 @@ class Airflow(pulumi.ComponentResource):
         database = target.run(
             ServiceSpec(
                 name=POSTGRES,
-                image=target.upstream_image(versions.POSTGRES_IMAGE, self),
+                image=target.upstream_image(versions.POSTGRES, self),
                 env={"POSTGRES_USER": DATABASE, "POSTGRES_DB": DATABASE, "PGDATA": "/var/lib/postgresql/data/pgdata"},
                 secret_env={"POSTGRES_PASSWORD": args.postgres_password},
                 ports=[Port("sql", POSTGRES_PORT)],
                 volumes=[Volume("data", "/var/lib/postgresql/data")],
-                health=HealthCheck(f"pg_isready -U {DATABASE} -d {DATABASE}", interval_seconds=5),
-                resources=Resources(memory_mib=256, cpu=0.25),
+                # Over TCP: during first initialisation the image runs a socket-only server that is not yet ready.
+                health=HealthCheck(
+                    f"pg_isready -h 127.0.0.1 -U {DATABASE} -d {DATABASE}", interval_seconds=5, cheap=True
+                ),
+                resources=Resources(memory_mib=256, cpu=0.1),
             ),
             self,
         )
@@ -84,6 +128,11 @@ class Airflow(pulumi.ComponentResource):
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__AUTH_MANAGER": "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            # New DAGs start paused by default: the supervisor and the checks must run after `up`.
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            # LocalExecutor forks this many task processes inside the scheduler's container (32 by default).
+            "AIRFLOW__CORE__PARALLELISM": str(TASK_SLOTS),
+            "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
             "AIRFLOW__CORE__DAGS_FOLDER": DAGS_DIR,
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{target.host(API_SERVER)}:{API_PORT}/execution/",
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
@@ -102,14 +151,10 @@ class Airflow(pulumi.ComponentResource):
                 name="airflow-init",
                 image=args.image,
                 lifecycle=Lifecycle.ONE_SHOT,
-                args=["version"],
-                env={
-                    **env,
-                    "_AIRFLOW_DB_MIGRATE": "true",
-                    "_AIRFLOW_WWW_USER_CREATE": "true",
-                    "_AIRFLOW_WWW_USER_USERNAME": ADMIN_USER,
-                },
-                secret_env={**secret_env, "_AIRFLOW_WWW_USER_PASSWORD": args.admin_password},
+                # The image's entrypoint waits for the database, then execs bash with these arguments.
+                args=["bash", "-c", init_script(ADMIN_USER)],
+                env=env,
+                secret_env={**secret_env, "ADMIN_PASSWORD": args.admin_password},
                 resources=Resources(memory_mib=512, cpu=0.5),
                 depends_on=database.resources,
                 user=AIRFLOW_USER,
@@ -119,47 +164,48 @@ class Airflow(pulumi.ComponentResource):
         ui_port = Port("http", API_PORT, args.settings.host_port, http=True)
         dags = {DAGS_DIR: "dags"}
         roles = [
-            (
+            _Role(
                 API_SERVER,
-                ["api-server"],
                 [ui_port],
                 f"curl --fail --silent http://localhost:{API_PORT}/api/v2/version",
-                640,
-                False,
+                True,
+                448,
+                0.2,
             ),
-            (
+            _Role(
                 "airflow-scheduler",
-                ["scheduler"],
                 [Port("health", SCHEDULER_HEALTH_PORT)],
                 f"curl --fail --silent http://localhost:{SCHEDULER_HEALTH_PORT}/health",
-                512,
                 True,
+                SCHEDULER_MEMORY_MIB,
+                0.25,
+                # The scheduler runs tasks (LocalExecutor): it starts producer containers/pods.
+                launches_containers=True,
             ),
-            (
-                "airflow-dag-processor",
-                ["dag-processor"],
-                [],
-                'airflow jobs check --job-type DagProcessorJob --hostname "$(hostname)"',
-                384,
-                False,
+            # A CLI that starts a Python interpreter and loads Airflow: Docker's health check and
+            # readiness run it every 30 s, liveness not at all (there is no port to probe instead).
+            _Role(
+                "airflow-dag-processor", [], "airflow jobs check --job-type DagProcessorJob --local", False, 512, 0.25
             ),
         ]
-        for service, command, ports, health, memory_mib, runs_tasks in roles:
+        for role in roles:
             target.run(
                 ServiceSpec(
-                    name=service,
+                    name=role.service,
                     image=args.image,
-                    args=command,
+                    args=[role.service.removeprefix("airflow-")],
                     env=env,
                     secret_env=secret_env,
-                    ports=ports,
+                    ports=role.ports,
                     directories=dags,
-                    health=HealthCheck(health, interval_seconds=30, timeout_seconds=20, start_period_seconds=60),
-                    resources=Resources(memory_mib=memory_mib, cpu=0.5),
+                    writes=[LOGS_DIR],
+                    health=HealthCheck(
+                        role.health, interval_seconds=30, timeout_seconds=20, start_period_seconds=60, cheap=role.cheap
+                    ),
+                    resources=Resources(memory_mib=role.memory_mib, cpu=role.cpu),
                     depends_on=[*init.resources, *args.depends_on],
                     user=AIRFLOW_USER,
-                    # The scheduler runs tasks (LocalExecutor): it starts producer containers/pods.
-                    launches_containers=runs_tasks,
+                    launches_containers=role.launches_containers,
                 ),
                 self,
             )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components import versions
+from components.image_facts import User
 from components.service import HealthCheck, Lifecycle, Port, Resources, ServiceSpec, Target, Volume
 from components.settings import CassandraSettings
 from workloads.contract import cassandra_table_ddl
@@ -19,10 +20,16 @@ from workloads.contract import cassandra_table_ddl
 SERVICE = "cassandra"
 CQL_PORT = 9042
 HEAP_MIB = 512
-MEMORY_MIB = 1024
+NEW_GEN_MIB = 128  # the image's cassandra-env.sh wants both or neither under its default CMS collector
+# Beyond -Xmx (cassandra.yaml 4.1 defaults): networking buffers min(128 MiB, heap/16) = 32, the chunk
+# cache and buffer pool min(512 MiB, heap/4) = 128, index summaries 5% of heap, and the JVM's own
+# metaspace, code cache, GC structures and ~200 thread stacks. Measured (docs/memory.md, Cassandra 3.11
+# on a 512 MiB heap under writes and reads): 831 MiB resident anonymous memory, plus page cache.
+MEMORY_MIB = 1152
 USERNAME = "streamstack"
 DATACENTER = "dc1"
 SCHEMA_FILE = "/streamstack/schema.cql"
+CASSANDRA_USER = User(999, 999)  # the image's cassandra user: the init task needs no root
 CONFIG = "/etc/cassandra/cassandra.yaml"
 
 ENABLE_AUTH = (
@@ -51,15 +58,24 @@ def schema_cql(keyspace: str, table: str, replication_factor: int) -> str:
 def init_script(contact_point: str, auth_replication: int, port: int = CQL_PORT, schema_file: str = SCHEMA_FILE) -> str:
     """Idempotent bootstrap, run with cqlsh: credentials come only from the environment.
 
-    `port` and `schema_file` are parameters so tests can run the script against a real node."""
+    system_auth is replicated to the nodes before the pipeline's role is created, so the role is
+    written to every replica at once: created first, it would live on one node and logins would
+    fail at random until a repair. Each run then re-applies that replication (for a grown cluster)
+    and locks the default superuser if it is not locked yet (read at CONSISTENCY ALL, so a replica
+    that missed the lock cannot hide it), so a run that stopped halfway cannot leave it usable and a
+    later run changes nothing. `port` and `schema_file` are parameters so tests can run the script
+    against a real node."""
     app_login = f'cqlsh {contact_point} {port} -u "$CASSANDRA_USERNAME" -p "$CASSANDRA_PASSWORD"'
     default_login = f"cqlsh {contact_point} {port} -u cassandra -p cassandra"
+    replicate_auth = (
+        "ALTER KEYSPACE system_auth WITH replication = "
+        f"{{'class': 'NetworkTopologyStrategy', '{DATACENTER}': {auth_replication}}};"
+    )
     create_role = (
         "CREATE ROLE IF NOT EXISTS $CASSANDRA_USERNAME WITH PASSWORD = '$CASSANDRA_PASSWORD'"
         " AND LOGIN = true AND SUPERUSER = true;"
-        f" ALTER KEYSPACE system_auth WITH replication = "
-        f"{{'class': 'NetworkTopologyStrategy', '{DATACENTER}': {auth_replication}}};"
     )
+    default_role = "CONSISTENCY ALL; SELECT can_login, is_superuser FROM system_auth.roles WHERE role = 'cassandra';"
     lock_default = "ALTER ROLE cassandra WITH PASSWORD = '$RETIRED_PASSWORD' AND LOGIN = false AND SUPERUSER = false;"
     probe = "-e 'SELECT now() FROM system.local' >/dev/null 2>&1"
     return "\n".join(
@@ -68,14 +84,13 @@ def init_script(contact_point: str, auth_replication: int, port: int = CQL_PORT,
             "ready=false",
             "for attempt in $(seq 1 60); do",
             f"  if {app_login} {probe}; then ready=true; break; fi",
-            f'  if {default_login} -e "{create_role}" >/dev/null 2>&1; then ready=true; break; fi',
+            f'  if {default_login} -e "{replicate_auth} {create_role}" >/dev/null 2>&1; then ready=true; break; fi',
             '  echo "waiting for Cassandra to accept logins (attempt $attempt)"; sleep 5',
             "done",
             'if [ "$ready" != true ]; then echo "Cassandra did not accept a login in 5 minutes" >&2; exit 1; fi',
-            # Checked on every run, so a run that stopped halfway cannot leave the default login usable.
-            f"if {default_login} {probe}; then",
-            f'  {app_login} -e "{lock_default}"',
-            "fi",
+            f'{app_login} -e "{replicate_auth}"',
+            f'default_role=$({app_login} -e "{default_role}")',
+            f'case "$default_role" in *True*) {app_login} -e "{lock_default}" ;; esac',
             f"{app_login} -f {schema_file}",
             'echo "keyspace and table are in place"',
         ]
@@ -104,7 +119,7 @@ class Cassandra(pulumi.ComponentResource):
     def __init__(self, name: str, args: CassandraArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("streamstack:index:Cassandra", name, None, opts)
         settings, target = args.settings, args.target
-        image = target.upstream_image(versions.CASSANDRA_IMAGE, self)
+        image = target.upstream_image(versions.CASSANDRA, self)
         cql_port = Port("cql", CQL_PORT, settings.host_port)
         nodes = target.run(
             ServiceSpec(
@@ -121,7 +136,7 @@ class Cassandra(pulumi.ComponentResource):
                     "CASSANDRA_ENDPOINT_SNITCH": "GossipingPropertyFileSnitch",
                     "CASSANDRA_NUM_TOKENS": "16",
                     "MAX_HEAP_SIZE": f"{HEAP_MIB}M",
-                    "HEAP_NEWSIZE": "128M",
+                    "HEAP_NEWSIZE": f"{NEW_GEN_MIB}M",
                 },
                 ports=[cql_port, Port("gossip", 7000)],
                 volumes=[Volume("data", "/var/lib/cassandra")],
@@ -130,6 +145,7 @@ class Cassandra(pulumi.ComponentResource):
                     interval_seconds=10,
                     retries=30,
                     start_period_seconds=60,
+                    cheap=True,
                 ),
                 resources=Resources(memory_mib=MEMORY_MIB, cpu=0.5, jvm_heap_mib=HEAP_MIB),
                 # Nodes join the ring one at a time, as Cassandra requires.
@@ -148,8 +164,9 @@ class Cassandra(pulumi.ComponentResource):
                 env={"CASSANDRA_USERNAME": USERNAME},
                 secret_env={"CASSANDRA_PASSWORD": args.password, "RETIRED_PASSWORD": args.retired_default_password},
                 files={SCHEMA_FILE: schema_cql(settings.keyspace, settings.table, settings.replication_factor)},
-                resources=Resources(memory_mib=256, cpu=0.25),
+                resources=Resources(memory_mib=256, cpu=0.1),
                 depends_on=nodes.resources,
+                user=CASSANDRA_USER,
             ),
             self,
         )

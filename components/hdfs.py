@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components import versions
+from components.image_facts import User
 from components.service import HealthCheck, Lifecycle, Port, Resources, ServiceSpec, Target, Volume
 from components.settings import HdfsSettings
 
@@ -29,6 +30,8 @@ DATANODE_HEAP_MIB = 192
 CLIENT_OPTS = "-Xmx96m"
 PIPELINE_ROOT = "/streamstack"
 PIPELINE_USER = "spark"  # the user the streaming job's image runs as
+HDFS = "/opt/hadoop/bin/hdfs"  # by absolute path: the image's PATH was not read (components/versions.py)
+HADOOP_USER = User(1000, 1000)
 
 
 def site_xml(properties: dict[str, str]) -> str:
@@ -51,13 +54,14 @@ def hdfs_site(replication: int, name_dir: str = NAME_DIR, data_dir: str = DATA_D
     }
 
 
-def format_once_command(cluster_id: str, name_dir: str = NAME_DIR) -> str:
-    """The NameNode's start command; `name_dir` must be hdfs-site's dfs.namenode.name.dir."""
+def format_once_command(cluster_id: str, name_dir: str = NAME_DIR, hdfs: str = HDFS) -> str:
+    """The NameNode's start command; `name_dir` must be hdfs-site's dfs.namenode.name.dir, and `hdfs`
+    the Hadoop command (a parameter so tests run the script against a real NameNode)."""
     return (
         f"if [ ! -f {name_dir}/current/VERSION ]; then"
         f" echo 'formatting new NameNode metadata in {name_dir}';"
-        f" hdfs namenode -format -nonInteractive -clusterId {cluster_id} || exit 1;"
-        f" fi; exec hdfs namenode"
+        f" {hdfs} namenode -format -nonInteractive -clusterId {cluster_id} || exit 1;"
+        f" fi; exec {hdfs} namenode"
     )
 
 
@@ -80,7 +84,7 @@ class Hdfs(pulumi.ComponentResource):
     def __init__(self, name: str, args: HdfsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("streamstack:index:Hdfs", name, None, opts)
         settings, target = args.settings, args.target
-        image = target.upstream_image(versions.HADOOP_IMAGE, self)
+        image = target.upstream_image(versions.HADOOP, self)
         url = f"hdfs://{target.host(NAMENODE, 0)}:{RPC_PORT}"
         files = {
             f"{CONFIG_DIR}/core-site.xml": site_xml({"fs.defaultFS": url}),
@@ -97,11 +101,13 @@ class Hdfs(pulumi.ComponentResource):
                 ports=[Port("rpc", RPC_PORT), ui_port],
                 volumes=[Volume("data", "/data")],
                 files=files,
+                # Ready once out of safe mode; alive (liveness) while its RPC port answers, so a long
+                # safe mode is waited out rather than restarted.
                 health=HealthCheck(
-                    "hdfs dfsadmin -safemode get | grep -q OFF", interval_seconds=15, timeout_seconds=10
+                    f"{HDFS} dfsadmin -safemode get | grep -q OFF", interval_seconds=15, timeout_seconds=10
                 ),
-                resources=Resources(memory_mib=640, cpu=0.25, jvm_heap_mib=NAMENODE_HEAP_MIB),
-                user="1000:1000",
+                resources=Resources(memory_mib=640, cpu=0.1, jvm_heap_mib=NAMENODE_HEAP_MIB),
+                user=HADOOP_USER,
             ),
             self,
         )
@@ -110,16 +116,16 @@ class Hdfs(pulumi.ComponentResource):
                 name=DATANODE,
                 image=image,
                 replicas=settings.datanodes,
-                entrypoint=["hdfs"],
+                entrypoint=[HDFS],
                 args=["datanode"],
                 env={"HDFS_DATANODE_OPTS": f"-Xmx{DATANODE_HEAP_MIB}m"},
                 ports=[Port("data", DATANODE_PORT), Port("ui", DATANODE_UI_PORT)],
                 volumes=[Volume("data", "/data")],
                 files=files,
-                health=HealthCheck(f"bash -c '</dev/tcp/127.0.0.1/{DATANODE_PORT}'"),
-                resources=Resources(memory_mib=384, cpu=0.25, jvm_heap_mib=DATANODE_HEAP_MIB),
+                health=HealthCheck(f"bash -c '</dev/tcp/127.0.0.1/{DATANODE_PORT}'", cheap=True),
+                resources=Resources(memory_mib=384, cpu=0.1, jvm_heap_mib=DATANODE_HEAP_MIB),
                 depends_on=namenode.resources,
-                user="1000:1000",
+                user=HADOOP_USER,
             ),
             self,
         )
@@ -130,14 +136,14 @@ class Hdfs(pulumi.ComponentResource):
                 lifecycle=Lifecycle.ONE_SHOT,
                 entrypoint=["/bin/bash", "-c"],
                 args=[
-                    f"set -eu; hdfs dfs -mkdir -p {PIPELINE_ROOT}"
-                    f" && hdfs dfs -chown {PIPELINE_USER} {PIPELINE_ROOT} && hdfs dfs -ls /"
+                    f"set -eu; {HDFS} dfs -mkdir -p {PIPELINE_ROOT}"
+                    f" && {HDFS} dfs -chown {PIPELINE_USER} {PIPELINE_ROOT} && {HDFS} dfs -ls /"
                 ],
                 env={"HADOOP_CLIENT_OPTS": CLIENT_OPTS},
                 files=files,
-                resources=Resources(memory_mib=256, cpu=0.25, jvm_heap_mib=96),
+                resources=Resources(memory_mib=256, cpu=0.1, jvm_heap_mib=96),
                 depends_on=datanodes.resources,
-                user="1000:1000",
+                user=HADOOP_USER,
             ),
             self,
         )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components import versions
+from components.image_facts import User
 from components.service import HealthCheck, Lifecycle, Port, Resources, ServiceSpec, Target, Volume
 from components.settings import KafkaSettings
 
@@ -20,6 +21,7 @@ HEAP_MIB = 384
 MEMORY_MIB = 768  # heap + metaspace, page-cache headroom and the health check's small JVM
 TOOLS_HEAP = "-Xms32m -Xmx96m"
 BIN = "/opt/kafka/bin"
+APPUSER = User(1000, 1000)  # the image's appuser (components/versions.py)
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,14 @@ def kraft_cluster_id(seed: str) -> str:
     """A KRaft cluster id (16 bytes, URL-safe base64) that is stable for a stack across deployments."""
     raw = uuid.uuid5(uuid.NAMESPACE_URL, f"streamstack:{seed}").bytes
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def internal_topic_replication(settings: KafkaSettings) -> int:
+    """Replication factor of every client's internal topic (consumer offsets, transaction state,
+    share-group state, the schema registry's `_schemas`): three copies where there are three brokers,
+    never fewer than the cluster's min.insync.replicas (acks=all writes would fail), never more than
+    the brokers. Kafka's own defaults (3, min ISR 2) fail on a smaller cluster."""
+    return min(settings.brokers, max(3, settings.min_insync_replicas))
 
 
 def quorum_voters(target: Target, brokers: int) -> str:
@@ -54,6 +64,7 @@ class Kafka(pulumi.ComponentResource):
     host_bootstrap_servers: pulumi.Output[str]
     topic: pulumi.Output[str]
     dead_letter_topic: pulumi.Output[str]
+    internal_replication: int
 
     def __init__(self, name: str, args: KafkaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("streamstack:index:Kafka", name, None, opts)
@@ -61,8 +72,9 @@ class Kafka(pulumi.ComponentResource):
         host_port = Port("host", HOST_LISTENER_PORT, settings.host_port)
         internal = [f"{target.host(SERVICE, i)}:{INTERNAL_PORT}" for i in range(settings.brokers)]
         published = [target.published_endpoint(SERVICE, host_port, i) for i in range(settings.brokers)]
-        image = target.upstream_image(versions.KAFKA_IMAGE, self)
-        replicated = min(settings.brokers, 3)
+        image = target.upstream_image(versions.KAFKA, self)
+        internal_replication = internal_topic_replication(settings)
+        min_insync = str(settings.min_insync_replicas)
 
         def broker_identity(ordinal: int) -> dict[str, str]:
             # Both listeners are derived from the same ordinal and the same port table: the
@@ -94,15 +106,19 @@ class Kafka(pulumi.ComponentResource):
                     "KAFKA_NUM_PARTITIONS": str(settings.partitions),
                     "KAFKA_DEFAULT_REPLICATION_FACTOR": str(settings.replication_factor),
                     "KAFKA_MIN_INSYNC_REPLICAS": str(settings.min_insync_replicas),
-                    "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": str(replicated),
-                    "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": str(replicated),
-                    "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": str(max(1, replicated - 1)),
+                    "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": str(internal_replication),
+                    "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": str(internal_replication),
+                    "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": min_insync,
+                    "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR": str(internal_replication),
+                    "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR": min_insync,
                     "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
                     "KAFKA_HEAP_OPTS": f"-Xms{HEAP_MIB}m -Xmx{HEAP_MIB}m",
                 },
                 per_replica_env=broker_identity,
                 ports=[Port("internal", INTERNAL_PORT), Port("controller", CONTROLLER_PORT), host_port],
                 volumes=[Volume("data", "/var/lib/kafka/data")],
+                # The image's run script writes the final configuration; kafka-run-class.sh its log dir.
+                writes=["/opt/kafka/config", "/opt/kafka/logs"],
                 health=HealthCheck(
                     f'KAFKA_HEAP_OPTS="{TOOLS_HEAP}" {BIN}/kafka-broker-api-versions.sh'
                     f" --bootstrap-server localhost:{INTERNAL_PORT} > /dev/null",
@@ -114,7 +130,7 @@ class Kafka(pulumi.ComponentResource):
                 resources=Resources(memory_mib=MEMORY_MIB, cpu=0.5, jvm_heap_mib=HEAP_MIB),
                 # Controllers must all be up to form a quorum, so replicas start together.
                 ordered_start=False,
-                user="1000:1000",
+                user=APPUSER,
             ),
             self,
         )
@@ -133,9 +149,9 @@ class Kafka(pulumi.ComponentResource):
                 entrypoint=["/bin/bash", "-c"],
                 args=[f"set -euo pipefail; {commands}"],
                 env={"KAFKA_HEAP_OPTS": TOOLS_HEAP},
-                resources=Resources(memory_mib=256, cpu=0.25, jvm_heap_mib=96),
+                resources=Resources(memory_mib=256, cpu=0.1, jvm_heap_mib=96),
                 depends_on=brokers.resources,
-                user="1000:1000",
+                user=APPUSER,
             ),
             self,
         )
@@ -143,6 +159,7 @@ class Kafka(pulumi.ComponentResource):
         self.host_bootstrap_servers = pulumi.Output.from_input(",".join(published))
         self.topic = pulumi.Output.from_input(settings.topic)
         self.dead_letter_topic = pulumi.Output.from_input(settings.dead_letter_topic)
+        self.internal_replication = internal_replication
         self.register_outputs(
             {
                 "bootstrap_servers": self.bootstrap_servers,

@@ -44,11 +44,11 @@ class KafkaUi(pulumi.ComponentResource):
         target.run(
             ServiceSpec(
                 name=SERVICE,
-                image=target.upstream_image(versions.KAFKA_UI_IMAGE, self),
+                image=target.upstream_image(versions.KAFKA_UI, self),
                 env=env,
                 ports=[port],
-                health=HealthCheck(f"wget -q -O /dev/null http://localhost:{PORT}/actuator/health"),
-                resources=Resources(memory_mib=448, cpu=0.25, jvm_heap_mib=HEAP_MIB),
+                health=HealthCheck(f"wget -q -O /dev/null http://localhost:{PORT}/actuator/health", cheap=True),
+                resources=Resources(memory_mib=448, cpu=0.1, jvm_heap_mib=HEAP_MIB),
                 depends_on=args.depends_on,
             ),
             self,

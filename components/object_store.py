@@ -1,4 +1,9 @@
-"""MinIO as the S3-compatible object store, with the pipeline's bucket created on deployment."""
+"""The S3-compatible object store: SeaweedFS in its all-in-one `weed mini` mode.
+
+One container serves the S3 API (path-style, the only style Spark's s3a and the DAGs use), creates
+the pipeline's bucket at start when it is missing, and serves an admin console whose login is the
+same access key and secret. Why not MinIO: its images are no longer served (README, "Object store").
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,44 @@ from dataclasses import dataclass
 import pulumi
 
 from components import versions
-from components.service import HealthCheck, Lifecycle, Port, Resources, ServiceSpec, Target, Volume
+from components.image_facts import User
+from components.service import HealthCheck, Port, Resources, ServiceSpec, Target, Volume
 from components.settings import ObjectStoreSettings
 
-SERVICE = "minio"
-API_PORT = 9000
-CONSOLE_PORT = 9001
+SERVICE = "object-store"
+API_PORT = 8333
+CONSOLE_PORT = 23646
+FILER_PORT = 8888  # in the container only: it serves every object without authentication
 ACCESS_KEY = "streamstack"
+DATA_DIR = "/data"
+SEAWEED_USER = User(1000, 1000)  # the image's seaweed user, who owns /data in the image
+# Not measured here (no image can be pulled): one process runs master, volume server, filer, S3
+# gateway and admin UI, and upstream documents no figure; its filer alone idles at 80-90 MB
+# (seaweedfs#9035). 512 MiB leaves room for the S3 gateway's upload buffers.
+MEMORY_MIB = 512
+
+
+def server_args(bucket: str) -> list[str]:
+    """`weed mini` with the bucket created at start, and the gateways the pipeline does not use off."""
+    return [
+        "mini",
+        f"-dir={DATA_DIR}",
+        f"-bucket={bucket}",
+        "-webdav=false",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        # The master reports anonymous cluster statistics to seaweedfs.com unless told not to.
+        "-master.telemetry=false",
+    ]
+
+
+def ready_check(bucket: str) -> str:
+    """Ready when the S3 API answers and the bucket exists: `weed mini` creates it just after its
+    listeners start, and only logs a failure, so the bucket's filer entry is checked too."""
+    return (
+        f"curl -fsS -o /dev/null http://127.0.0.1:{API_PORT}/healthz"
+        f" && curl -fsS -o /dev/null 'http://127.0.0.1:{FILER_PORT}/buckets/{bucket}?metadata=true'"
+    )
 
 
 @dataclass(frozen=True)
@@ -24,7 +60,7 @@ class ObjectStoreArgs:
 
 
 class ObjectStore(pulumi.ComponentResource):
-    """Offers the S3 endpoint (in-network and on the host), the bucket and its credentials."""
+    """Offers the S3 endpoint (in-network and on the host), the console, the bucket and its credentials."""
 
     endpoint: pulumi.Output[str]
     host_endpoint: pulumi.Output[str]
@@ -39,35 +75,20 @@ class ObjectStore(pulumi.ComponentResource):
         api_port = Port("api", API_PORT, settings.api_host_port, http=True)
         console_port = Port("console", CONSOLE_PORT, settings.console_host_port, http=True)
         endpoint = f"http://{target.host(SERVICE)}:{API_PORT}"
-        credentials = {"MINIO_ROOT_USER": ACCESS_KEY}
-        server = target.run(
-            ServiceSpec(
-                name=SERVICE,
-                image=target.upstream_image(versions.MINIO_IMAGE, self),
-                args=["server", "/data", "--console-address", f":{CONSOLE_PORT}"],
-                env=credentials,
-                secret_env={"MINIO_ROOT_PASSWORD": args.secret_key},
-                ports=[api_port, console_port],
-                volumes=[Volume("data", "/data")],
-                health=HealthCheck("mc ready local", start_period_seconds=10),
-                resources=Resources(memory_mib=256, cpu=0.25),
-            ),
-            self,
-        )
         target.run(
             ServiceSpec(
-                name="minio-init",
-                image=target.upstream_image(versions.MINIO_CLIENT_IMAGE, self),
-                lifecycle=Lifecycle.ONE_SHOT,
-                entrypoint=["/bin/sh", "-c"],
-                args=[
-                    f'set -eu; mc alias set store {endpoint} "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD"'
-                    f" && mc mb --ignore-existing store/{settings.bucket}"
-                ],
-                env=credentials,
-                secret_env={"MINIO_ROOT_PASSWORD": args.secret_key},
-                resources=Resources(memory_mib=128, cpu=0.25),
-                depends_on=server.resources,
+                name=SERVICE,
+                image=target.upstream_image(versions.SEAWEEDFS, self),
+                args=server_args(settings.bucket),
+                # The one S3 identity (an admin: it may create buckets) and the console's login.
+                env={"AWS_ACCESS_KEY_ID": ACCESS_KEY, "WEED_ADMIN_USER": ACCESS_KEY},
+                secret_env={"AWS_SECRET_ACCESS_KEY": args.secret_key, "WEED_ADMIN_PASSWORD": args.secret_key},
+                ports=[api_port, console_port],
+                volumes=[Volume("data", DATA_DIR)],
+                writes=["/tmp"],  # the filer's and S3 gateway's local sockets
+                health=HealthCheck(ready_check(settings.bucket), start_period_seconds=10),
+                resources=Resources(memory_mib=MEMORY_MIB, cpu=0.1),
+                user=SEAWEED_USER,
             ),
             self,
         )

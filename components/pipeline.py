@@ -60,7 +60,9 @@ class Pipeline(pulumi.ComponentResource):
         if settings.schema_registry.enabled:
             registry = SchemaRegistry(
                 "schema-registry",
-                SchemaRegistryArgs(settings.schema_registry, target, kafka.bootstrap_servers, (kafka,)),
+                SchemaRegistryArgs(
+                    settings.schema_registry, target, kafka.bootstrap_servers, kafka.internal_replication, (kafka,)
+                ),
                 child,
             )
             endpoints["schemaRegistryUrl"] = registry.host_url
@@ -98,7 +100,7 @@ class Pipeline(pulumi.ComponentResource):
                 child,
             )
             endpoints["s3Endpoint"] = object_store.host_endpoint
-            endpoints["minioConsoleUrl"] = object_store.console_url
+            endpoints["objectStoreConsoleUrl"] = object_store.console_url
 
         hdfs = None
         if settings.hdfs.enabled:
@@ -109,7 +111,14 @@ class Pipeline(pulumi.ComponentResource):
         job_image = streaming_job_image(target, self)
         spark = Spark(
             "spark",
-            SparkArgs(settings.spark, target, job_image, (CHECKPOINT_VOLUME,) if checkpoint_on_volume else ()),
+            SparkArgs(
+                settings.spark,
+                target,
+                job_image,
+                settings.streaming_job.executor_memory_mib,
+                settings.streaming_job.executor_cores,
+                (CHECKPOINT_VOLUME,) if checkpoint_on_volume else (),
+            ),
             child,
         )
         endpoints["sparkMasterUiUrl"] = spark.ui_url
@@ -192,7 +201,7 @@ class Pipeline(pulumi.ComponentResource):
                     extra={
                         "endpoint_url": object_store.endpoint,
                         "region_name": "us-east-1",
-                        # MinIO serves buckets by path, not as virtual hosts.
+                        # The object store serves buckets by path, not as virtual hosts.
                         "config_kwargs": {"s3": {"addressing_style": "path"}},
                     },
                 )
@@ -218,9 +227,7 @@ class Pipeline(pulumi.ComponentResource):
                 AirflowArgs(
                     settings=settings.airflow,
                     target=target,
-                    image=target.built_image(
-                        "airflow", "workloads/airflow/Dockerfile", {"AIRFLOW_IMAGE": versions.AIRFLOW_IMAGE}, self
-                    ),
+                    image=target.built_image(versions.AIRFLOW_IMAGE, self),
                     postgres_password=credentials.postgres_password,
                     admin_password=credentials.airflow_admin_password,
                     fernet_key=credentials.airflow_fernet_key,
@@ -235,5 +242,6 @@ class Pipeline(pulumi.ComponentResource):
             endpoints["airflowUrl"] = airflow.url
             self.credentials["airflowAdminPassword"] = credentials.airflow_admin_password
 
+        endpoints.update(target.access())
         self.endpoints = endpoints
         self.register_outputs({**endpoints})

@@ -15,6 +15,8 @@ from typing import Protocol
 
 import pulumi
 
+from components.image_facts import BuiltImage, ImageFacts, User
+
 
 class Lifecycle(enum.Enum):
     """Long-running services stay up; one-shot tasks run to completion once per deployment."""
@@ -49,25 +51,48 @@ class Volume:
 
 @dataclass(frozen=True)
 class HealthCheck:
-    """A shell command run inside the container; exit status 0 means healthy."""
+    """A shell command run inside the container; exit status 0 means healthy.
+
+    It is the thorough check: Docker's health check and Kubernetes' readiness. Kubernetes' liveness
+    and startup probes must be cheap and must not kill a slow start, so they run the command only
+    when it is `cheap`; otherwise they open the service's first port, and a service with neither
+    gets no liveness probe (its process exiting already restarts it).
+    """
 
     command: str
     interval_seconds: int = 10
     timeout_seconds: int = 5
     retries: int = 12
     start_period_seconds: int = 30
+    cheap: bool = False
+
+    @property
+    def start_budget_seconds(self) -> int:
+        """The longest a healthy start may take: the start period, then every retry failing."""
+        return self.start_period_seconds + self.interval_seconds * self.retries
 
 
 def python_http_check(port: int, path: str = "/") -> str:
-    """Health command for images that ship Python but no curl (Spark, Karapace): an HTTP GET
-    on localhost that fails on a connection error, a timeout or a non-2xx answer."""
+    """Health command for images that ship Python but no curl (Spark): an HTTP GET on localhost
+    that fails on a connection error, a timeout or a non-2xx answer."""
     return f"python3 -c \"import urllib.request; urllib.request.urlopen('http://localhost:{port}{path}', timeout=4)\""
 
 
 @dataclass(frozen=True)
+class Image:
+    """What a container runs: the reference a target resolved (an image id or digest) and the
+    facts of that image, against which tests hold the spec (tests/unit/test_image_facts.py)."""
+
+    reference: pulumi.Input[str]
+    facts: ImageFacts
+
+
+@dataclass(frozen=True)
 class Resources:
-    """Memory limit and CPU share; `jvm_heap_mib` records the heap the component configured,
-    so the budget can be checked: heap plus off-heap must fit under the limit."""
+    """Memory limit and the CPU the service needs at the pipeline's rates (Kubernetes requests it;
+    the limit lets it burst to start); `jvm_heap_mib` records the heap the component configured, so
+    the budget can be checked: heap plus off-heap must fit under the limit. Sizes come from the
+    parts measured in docs/memory.md."""
 
     memory_mib: int
     cpu: float = 0.25
@@ -83,7 +108,7 @@ class ServiceSpec:
     """Everything a target needs to run one service (possibly replicated)."""
 
     name: str
-    image: pulumi.Input[str]
+    image: Image
     resources: Resources
     entrypoint: Sequence[pulumi.Input[str]] | None = None
     args: Sequence[pulumi.Input[str]] | None = None
@@ -99,7 +124,8 @@ class ServiceSpec:
     ordered_start: bool = False
     lifecycle: Lifecycle = Lifecycle.LONG_RUNNING
     depends_on: Sequence[pulumi.Resource] = ()
-    user: str | None = None
+    user: User | None = None  # None: the image's own user
+    writes: Sequence[str] = ()  # paths outside its volumes the process creates or writes
     launches_containers: bool = False
     runs_client_code: bool = False  # executes code its clients submit (Spark workers): reaches what they reach
 
@@ -110,6 +136,11 @@ class ServiceSpec:
             raise ValueError(f"{self.name}: per_replica_env needs an explicit entrypoint")
         if self.replicas < 1:
             raise ValueError(f"{self.name}: replicas must be at least 1")
+
+    @property
+    def runs_as(self) -> User:
+        """The user the container starts as: the spec's, else the image's."""
+        return self.user if self.user is not None else self.image.facts.user.value
 
     def env_for_replica(self, ordinal: int) -> dict[str, pulumi.Input[str]]:
         """Plain environment of replica `ordinal`: shared values overlaid with its own."""
@@ -139,13 +170,15 @@ class Target(Protocol):
     def published_endpoint(self, service: str, port: Port, ordinal: int = 0) -> str:
         """host:port at which a person or client outside the network reaches `port`."""
 
-    def upstream_image(self, reference: str, parent: pulumi.Resource) -> pulumi.Input[str]:
+    def access(self) -> Mapping[str, pulumi.Input[str]]:
+        """Stack outputs that tell a person how to reach the published endpoints (e.g. port-forwards)."""
+
+    def upstream_image(self, facts: ImageFacts, parent: pulumi.Resource) -> Image:
         """An image from a public registry, pinned in components/versions.py."""
 
-    def built_image(
-        self, name: str, dockerfile: str, build_args: Mapping[str, str], parent: pulumi.Resource
-    ) -> pulumi.Input[str]:
-        """An image built from this repository (build context: the repository root)."""
+    def built_image(self, build: BuiltImage, parent: pulumi.Resource) -> Image:
+        """An image built from this repository (build context: the repository root), referenced
+        by what identifies this build (image id or pushed digest): a rebuild replaces its users."""
 
     def run(self, spec: ServiceSpec, parent: pulumi.Resource) -> ServiceHandle:
         """Declare the resources that run `spec`."""

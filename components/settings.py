@@ -23,6 +23,9 @@ CHECKPOINT_STORES = ("s3", "hdfs", "volume")
 UI_SERVICE_TYPES = ("ClusterIP", "NodePort")
 SECRET_KEYS = ("cassandraPassword", "objectStorePassword", "postgresPassword", "airflowAdminPassword", "pseudonymKey")
 
+# Spark refuses a driver or executor below 1.5 x its 300 MiB reserved memory (INVALID_DRIVER_MEMORY,
+# INVALID_EXECUTOR_MEMORY: "must be at least 471859200"), measured with Spark 3.5.8.
+SPARK_MINIMUM_MEMORY_MIB = 450
 _MEMORY = re.compile(r"^(\d+)([mMgG])$")
 _TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 _CQL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
@@ -120,6 +123,7 @@ class KubernetesSettings:
     kubeconfig: str | None
     context: str | None
     storage_class: str | None
+    shared_storage_class: str | None  # offers ReadWriteMany: a checkpoint volume seen by driver and executors
     storage_gib: int
     image_registry: str | None
     ui_service_type: str
@@ -322,7 +326,7 @@ def _producer(s: _Section) -> ProducerSettings:
 
 
 def _streaming_job(s: _Section, default_checkpoint: str, worker_memory_mib: int) -> StreamingJobSettings:
-    executor_memory = s.memory_mib("executorMemory", "512m", 384)
+    executor_memory = s.memory_mib("executorMemory", "512m", SPARK_MINIMUM_MEMORY_MIB)
     if executor_memory > worker_memory_mib:
         raise ConfigError(
             "streamingJob.executorMemory", f"{executor_memory}m", f"must fit spark.workerMemory ({worker_memory_mib}m)"
@@ -335,7 +339,7 @@ def _streaming_job(s: _Section, default_checkpoint: str, worker_memory_mib: int)
         shuffle_partitions=s.integer("shufflePartitions", 4, 1, 10_000),
         executor_memory_mib=executor_memory,
         executor_cores=s.integer("executorCores", 1, 1, 64),
-        driver_memory_mib=s.memory_mib("driverMemory", "512m", 384),
+        driver_memory_mib=s.memory_mib("driverMemory", "512m", SPARK_MINIMUM_MEMORY_MIB),
         checkpoint=s.choice("checkpoint", default_checkpoint, CHECKPOINT_STORES),
         ui_host_port=s.port("uiHostPort", 4040),
     )
@@ -347,6 +351,7 @@ def _kubernetes(s: _Section) -> KubernetesSettings:
         kubeconfig=s.optional_text("kubeconfig"),
         context=s.optional_text("context"),
         storage_class=s.optional_text("storageClass"),
+        shared_storage_class=s.optional_text("sharedStorageClass"),
         storage_gib=s.integer("storageGib", 10, 1, 10_000),
         image_registry=s.optional_text("imageRegistry"),
         ui_service_type=s.choice("uiServiceType", "ClusterIP", UI_SERVICE_TYPES),
@@ -388,8 +393,23 @@ def _check_checkpoint_store(job: StreamingJobSettings, hdfs: HdfsSettings, objec
         raise ConfigError("streamingJob.checkpoint", job.checkpoint, f"needs {needs[job.checkpoint][0]}: true")
 
 
+def _check_kubernetes_checkpoint(settings: Settings, explicit: bool) -> None:
+    """A checkpoint volume is written by the driver and by every executor's state store, so on
+    Kubernetes it needs a ReadWriteMany claim, which kind's default storage class cannot provide."""
+    if settings.streaming_job.checkpoint != "volume" or settings.kubernetes.shared_storage_class is not None:
+        return
+    value = "volume" if explicit else "volume (its default while hdfs and objectStore are disabled)"
+    raise ConfigError(
+        "streamingJob.checkpoint",
+        value,
+        "on Kubernetes a checkpoint volume needs kubernetes.sharedStorageClass, a storage class offering"
+        " ReadWriteMany (kind's default does not); or checkpoint to s3 or hdfs",
+    )
+
+
 def _check_host_ports(settings: Settings) -> None:
-    """Two services on one host port would fail at `pulumi up`, half-deployed; refuse it here."""
+    """Two services on one host port would fail at `pulumi up` (Docker) or at the second port-forward
+    (Kubernetes); refuse it here."""
     claims: list[tuple[str, int]] = [
         (f"kafka.hostPort (broker {i})", settings.kafka.host_port + i) for i in range(settings.kafka.brokers)
     ]
@@ -500,8 +520,10 @@ def parse_settings(config: Mapping[str, str], secret_keys: Iterable[str], projec
             pseudonym_key=_secret(raw, secret_names, "pseudonymKey"),
         ),
     )
-    if settings.target == "docker":
-        _check_host_ports(settings)
+    # Host ports are published on Docker and port-forwarded to on Kubernetes: on both, each is one's own.
+    _check_host_ports(settings)
+    if settings.target == "kubernetes":
+        _check_kubernetes_checkpoint(settings, explicit="checkpoint" in (raw.get("streamingJob") or {}))
     if settings.target == "kubernetes" and settings.kubernetes.image_registry is None:
         raise ConfigError(
             "kubernetes.imageRegistry",

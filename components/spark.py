@@ -1,4 +1,8 @@
-"""Spark standalone: one master and N workers, sized from config."""
+"""Spark standalone: one master and N workers, sized from config.
+
+Master and workers run the streaming job's image: it holds the one Spark of the stack (pyspark at
+components.versions.SPARK_VERSION), and executors need the job's code and Python besides.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +10,41 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components import versions
-from components.service import HealthCheck, Port, Resources, ServiceSpec, Target, Volume, python_http_check
+from components.service import HealthCheck, Image, Port, Resources, ServiceSpec, Target, Volume, python_http_check
 from components.settings import SparkSettings
+from components.versions import SPARK_USER, SPARK_WORK_DIR
 
 MASTER = "spark-master"
 WORKER = "spark-worker"
 MASTER_PORT = 7077
 MASTER_UI_PORT = 8080
 WORKER_UI_PORT = 8081
-DAEMON_HEAP_MIB = 192
-MASTER_MEMORY_MIB = 384
-WORKER_OVERHEAD_MIB = 384  # the worker daemon's heap plus JVM overhead of its executors
-SPARK_CLASS = "/opt/spark/bin/spark-class"
+# Sizes from parts measured with pyspark 3.5.8 (docs/memory.md): a daemon JVM is its heap plus ~110 MiB;
+# an executor JVM its memory setting plus 170-280 MiB; a Python worker running the job's UDF ~60 MiB.
+DAEMON_HEAP_MIB = 192  # SPARK_DAEMON_MEMORY: the launcher's -Xmx for Master and Worker
+DAEMON_OFF_HEAP_MIB = 128
+MASTER_MEMORY_MIB = DAEMON_HEAP_MIB + DAEMON_OFF_HEAP_MIB
+EXECUTOR_OFF_HEAP_MIB = 288
+PYTHON_WORKER_MIB = 128  # one PySpark worker per executor core: the UDF, then the Cassandra sink's driver
+SPARK_CLASS = "spark-class"
 
 
 @dataclass(frozen=True)
 class SparkArgs:
     settings: SparkSettings
     target: Target
-    worker_image: pulumi.Input[str]  # executors run the job's code: its image, on the same Spark
+    image: Image  # the streaming job's image: executors run the job's code on the same Spark
+    executor_memory_mib: int
+    executor_cores: int
     shared_volumes: tuple[Volume, ...] = ()  # e.g. the job's checkpoint volume, seen by executors
+
+
+def worker_memory_mib(settings: SparkSettings, executor_memory_mib: int, executor_cores: int) -> int:
+    """A worker container holds its daemon, then per executor it can host: the executor's heap, its
+    off-heap overhead and one Python worker per core. Swap is off, so all of it must fit."""
+    executors = max(1, min(settings.worker_memory_mib // executor_memory_mib, settings.worker_cores // executor_cores))
+    per_executor = executor_memory_mib + EXECUTOR_OFF_HEAP_MIB + executor_cores * PYTHON_WORKER_MIB
+    return DAEMON_HEAP_MIB + DAEMON_OFF_HEAP_MIB + executors * per_executor
 
 
 class Spark(pulumi.ComponentResource):
@@ -41,14 +59,14 @@ class Spark(pulumi.ComponentResource):
     def __init__(self, name: str, args: SparkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("streamstack:index:Spark", name, None, opts)
         settings, target = args.settings, args.target
-        image = target.upstream_image(versions.SPARK_IMAGE, self)
         master_host = target.host(MASTER, 0)
         master_url = f"spark://{master_host}:{MASTER_PORT}"
         ui_port = Port("ui", MASTER_UI_PORT, settings.ui_host_port, http=True)
+        daemon_env = {"SPARK_DAEMON_MEMORY": f"{DAEMON_HEAP_MIB}m"}
         master = target.run(
             ServiceSpec(
                 name=MASTER,
-                image=image,
+                image=args.image,
                 entrypoint=[SPARK_CLASS],
                 args=[
                     "org.apache.spark.deploy.master.Master",
@@ -59,18 +77,18 @@ class Spark(pulumi.ComponentResource):
                     "--webui-port",
                     str(MASTER_UI_PORT),
                 ],
-                env={"SPARK_DAEMON_MEMORY": f"{DAEMON_HEAP_MIB}m", "SPARK_NO_DAEMONIZE": "true"},
+                env=daemon_env,
                 ports=[Port("rpc", MASTER_PORT), ui_port],
                 health=HealthCheck(python_http_check(MASTER_UI_PORT), start_period_seconds=20),
-                resources=Resources(memory_mib=MASTER_MEMORY_MIB, cpu=0.25, jvm_heap_mib=DAEMON_HEAP_MIB),
-                user="185",
+                resources=Resources(memory_mib=MASTER_MEMORY_MIB, cpu=0.1, jvm_heap_mib=DAEMON_HEAP_MIB),
+                user=SPARK_USER,
             ),
             self,
         )
         target.run(
             ServiceSpec(
                 name=WORKER,
-                image=args.worker_image,
+                image=args.image,
                 replicas=settings.workers,
                 entrypoint=[SPARK_CLASS],
                 args=[
@@ -82,18 +100,22 @@ class Spark(pulumi.ComponentResource):
                     f"{settings.worker_memory_mib}m",
                     "--webui-port",
                     str(WORKER_UI_PORT),
+                    # Executors' scratch space; its default, $SPARK_HOME/work, is not the spark user's.
+                    "--work-dir",
+                    SPARK_WORK_DIR,
                 ],
-                env={"SPARK_DAEMON_MEMORY": f"{DAEMON_HEAP_MIB}m", "SPARK_NO_DAEMONIZE": "true"},
+                env=daemon_env,
                 ports=[Port("ui", WORKER_UI_PORT)],
                 volumes=list(args.shared_volumes),
+                writes=[SPARK_WORK_DIR, "/tmp"],
                 health=HealthCheck(python_http_check(WORKER_UI_PORT), start_period_seconds=20),
                 resources=Resources(
-                    memory_mib=settings.worker_memory_mib + WORKER_OVERHEAD_MIB,
+                    memory_mib=worker_memory_mib(settings, args.executor_memory_mib, args.executor_cores),
                     cpu=float(settings.worker_cores),
                     jvm_heap_mib=DAEMON_HEAP_MIB + settings.worker_memory_mib,
                 ),
                 depends_on=master.resources,
-                user="185",
+                user=SPARK_USER,
                 runs_client_code=True,
             ),
             self,

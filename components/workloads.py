@@ -12,17 +12,20 @@ from dataclasses import dataclass
 import pulumi
 
 from components import versions
-from components.service import HealthCheck, Port, Resources, ServiceSpec, Target, Volume
+from components.service import HealthCheck, Image, Port, Resources, ServiceSpec, Target, Volume
 from components.settings import ProducerSettings, StreamingJobSettings
 
 PRODUCER = "producer"
 STREAMING_JOB = "streaming-job"
-HEALTH_FILE = "/tmp/streamstack/healthy"
+HEALTH_FILE = "/tmp/streamstack/healthy"  # the workloads create its directory (workloads/health.py)
 DRIVER_PORT = 7078
 BLOCK_MANAGER_PORT = 7079
 JOB_UI_PORT = 4040
-DRIVER_OVERHEAD_MIB = 384
-CHECKPOINT_VOLUME = Volume("checkpoints", "/checkpoints", shared=True)
+# Measured (docs/memory.md): the driver JVM takes its heap plus up to ~240 MiB; its Python process 72 MiB
+# before the job's sinks import cassandra-driver and friends.
+DRIVER_OFF_HEAP_MIB = 256
+DRIVER_PYTHON_MIB = 160
+CHECKPOINT_VOLUME = Volume("checkpoints", versions.CHECKPOINT_DIR, shared=True)
 
 
 def heartbeat_check(max_age_minutes: int = 2) -> HealthCheck:
@@ -32,6 +35,7 @@ def heartbeat_check(max_age_minutes: int = 2) -> HealthCheck:
         interval_seconds=30,
         retries=4,
         start_period_seconds=60,
+        cheap=True,
     )
 
 
@@ -54,9 +58,7 @@ class Producer(pulumi.ComponentResource):
     def __init__(self, name: str, args: ProducerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("streamstack:index:Producer", name, None, opts)
         settings, target = args.settings, args.target
-        image = target.built_image(
-            PRODUCER, "workloads/producer/Dockerfile", {"BASE_IMAGE": versions.PRODUCER_BASE_IMAGE}, self
-        )
+        image = target.built_image(versions.PRODUCER, self)
         env: dict[str, pulumi.Input[str]] = {
             "KAFKA_BOOTSTRAP_SERVERS": args.bootstrap_servers,
             "EVENTS_TOPIC": args.topic,
@@ -73,13 +75,15 @@ class Producer(pulumi.ComponentResource):
                 image=image,
                 env=env,
                 secret_env={"PSEUDONYM_KEY": args.pseudonym_key},
+                writes=[HEALTH_FILE],
                 health=heartbeat_check(),
-                resources=Resources(memory_mib=192, cpu=0.5),
+                # 33 MiB measured at 50 events/s; librdkafka may queue up to 100k events besides.
+                resources=Resources(memory_mib=192, cpu=0.1),
                 depends_on=args.depends_on,
             ),
             self,
         )
-        self.image = pulumi.Output.from_input(image)
+        self.image = pulumi.Output.from_input(image.reference)
         self.register_outputs({"image": self.image})
 
 
@@ -109,7 +113,7 @@ class S3Sink:
 class StreamingJobArgs:
     settings: StreamingJobSettings
     target: Target
-    image: pulumi.Input[str]
+    image: Image
     sinks: tuple[str, ...]
     master_url: pulumi.Input[str]
     bootstrap_servers: pulumi.Input[str]
@@ -121,15 +125,10 @@ class StreamingJobArgs:
     depends_on: Sequence[pulumi.Resource]
 
 
-def streaming_job_image(target: Target, parent: pulumi.Resource) -> pulumi.Input[str]:
-    """The job's image: driver and executors (on the Spark workers) both run it, since both need
-    the job's code, its Python dependencies and the connector jars baked in at build time."""
-    return target.built_image(
-        STREAMING_JOB,
-        "workloads/streaming_job/Dockerfile",
-        {"SPARK_IMAGE": versions.SPARK_IMAGE, "JOB_JARS": " ".join(versions.job_jars())},
-        parent,
-    )
+def streaming_job_image(target: Target, parent: pulumi.Resource) -> Image:
+    """The job's image: driver, executors and the Spark daemons all run it, since executors need the
+    job's code, its Python dependencies and the connector jars baked in at build time."""
+    return target.built_image(versions.STREAMING_JOB, parent)
 
 
 def checkpoint_location(
@@ -200,17 +199,18 @@ class StreamingJob(pulumi.ComponentResource):
                 secret_env=secret_env,
                 ports=[Port("driver", DRIVER_PORT), Port("block-manager", BLOCK_MANAGER_PORT), ui_port],
                 volumes=[CHECKPOINT_VOLUME] if settings.checkpoint == "volume" else [],
+                writes=[HEALTH_FILE, "/tmp"],
                 health=heartbeat_check(),
                 resources=Resources(
-                    memory_mib=settings.driver_memory_mib + DRIVER_OVERHEAD_MIB,
-                    cpu=0.5,
+                    memory_mib=settings.driver_memory_mib + DRIVER_OFF_HEAP_MIB + DRIVER_PYTHON_MIB,
+                    cpu=0.25,
                     jvm_heap_mib=settings.driver_memory_mib,
                 ),
                 depends_on=args.depends_on,
-                user="185",
+                user=versions.SPARK_USER,
             ),
             self,
         )
-        self.image = pulumi.Output.from_input(image)
+        self.image = pulumi.Output.from_input(image.reference)
         self.ui_url = pulumi.Output.from_input(f"http://{target.published_endpoint(STREAMING_JOB, ui_port)}")
         self.register_outputs({"image": self.image, "ui_url": self.ui_url})

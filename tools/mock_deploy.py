@@ -1,6 +1,6 @@
 """Runs the real Pulumi program (`__main__.py`) under `pulumi.runtime.set_mocks` and records
 every declared resource with its type, name, parent, dependencies, inputs and which inputs are
-secret, plus the stack outputs.
+secret, the stack outputs, and the ServiceSpec each target was asked to run.
 
 No engine, Docker daemon or cluster is involved, so tests and people (`python -m tools.render`)
 see what `pulumi up` would declare for a stack file plus overrides. Secure config values are
@@ -9,10 +9,13 @@ replaced by a fixed placeholder: real secrets are never decrypted here.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import hashlib
 import json
 import runpy
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,10 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
+
+from components.service import ServiceSpec
+from components.targets.docker import DockerTarget
+from components.targets.kubernetes import KubernetesTarget
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "streamstack"
@@ -45,6 +52,7 @@ class DeclaredResource:
     inputs: dict[str, Any]
     secret_paths: set[str] = field(default_factory=set)
     provider: str = ""  # "<provider urn>::<id>" when the resource names an explicit provider
+    timeouts: dict[str, str] = field(default_factory=dict)  # customTimeouts: create/update/delete
 
     def is_secret(self, path: str) -> bool:
         """True when the input at `path` (dotted, list items by index) or an enclosing value is secret."""
@@ -57,6 +65,7 @@ class Deployment:
     resources: list[DeclaredResource]
     outputs: dict[str, Any]
     secret_outputs: set[str]
+    specs: list[ServiceSpec] = field(default_factory=list)
 
     def of_type(self, type_: str) -> list[DeclaredResource]:
         return [r for r in self.resources if r.type == type_]
@@ -90,15 +99,28 @@ def fake_digest(seed: str) -> str:
 
 
 class RecordingMocks(pulumi_mocks.Mocks):
-    """Answers like a provider would for the few outputs the program reads back."""
+    """Answers like a provider would for the outputs the program reads back.
+
+    Built images: a pushed one's `repoDigest` is `<repository>@sha256:...`; a local one's is the image
+    id (pulumi-docker's provider/image.go). One-shot containers (`mustRun: false`) report the exit code
+    `exit_codes` gives their resource name, 0 by default, and a line of output.
+    """
+
+    def __init__(self, exit_codes: Mapping[str, int] | None = None) -> None:
+        super().__init__()
+        self.exit_codes = dict(exit_codes or {})
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
         state = dict(args.inputs)
         if args.typ == "docker:index/remoteImage:RemoteImage":
             state["imageId"] = f"sha256:{args.inputs['name']}"
         elif args.typ == "docker:index/image:Image":
+            digest = fake_digest(args.inputs["imageName"])
             repository = args.inputs["imageName"].rsplit(":", 1)[0]
-            state["repoDigest"] = f"{repository}@{fake_digest(args.inputs['imageName'])}"
+            state["repoDigest"] = digest if args.inputs.get("skipPush") else f"{repository}@{digest}"
+        elif args.typ == "docker:index/container:Container" and args.inputs.get("mustRun") is False:
+            state["exitCode"] = self.exit_codes.get(args.name, 0)
+            state["containerLogs"] = f"{args.name}: done\n"
         elif args.typ.startswith("random:index/random"):
             state["result"] = f"generated-{args.name}"
             state["base64"] = "c3RyZWFtc3RhY2stdGVzdC1rZXktMzItYnl0ZXMtbG9uZyE="
@@ -107,6 +129,27 @@ class RecordingMocks(pulumi_mocks.Mocks):
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
         return {}, None
+
+
+@contextlib.contextmanager
+def recording_specs(specs: list[ServiceSpec]) -> Iterator[None]:
+    """Record every ServiceSpec the targets are asked to run, in order."""
+    originals = {target: target.run for target in (DockerTarget, KubernetesTarget)}
+
+    def recorder(original: Any) -> Any:
+        def run(self: Any, spec: ServiceSpec, parent: pulumi.Resource) -> Any:
+            specs.append(spec)
+            return original(self, spec, parent)
+
+        return run
+
+    try:
+        for target, original in originals.items():
+            target.run = recorder(original)  # type: ignore[method-assign]
+        yield
+    finally:
+        for target, original in originals.items():
+            target.run = original  # type: ignore[method-assign]
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -129,6 +172,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     inputs=_unwrap(raw, "", secrets),
                     secret_paths=secrets,
                     provider=request.provider,
+                    timeouts={
+                        kind: getattr(request.customTimeouts, kind)
+                        for kind in ("create", "update", "delete")
+                        if getattr(request.customTimeouts, kind)
+                    },
                 )
             )
         return response
@@ -162,20 +210,47 @@ def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> tuple[d
     return config, secret_keys
 
 
+def _ignore_unretrieved_run_errors(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A failed program leaves futures holding its error, which asyncio logs when they are collected;
+    the error was already raised as ProgramFailedError, so only other problems are logged."""
+    if not isinstance(context.get("exception"), pulumi.RunError):
+        loop.default_exception_handler(context)
+
+
+def _forget_pending_outputs() -> None:
+    """Outputs an earlier program left pending (a failed one stops awaiting them) must not fail the
+    next one; the failures they hold were reported with the program that made them."""
+    for task in list(runtime_settings.SETTINGS.outputs):
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: asyncio does not log it as never retrieved
+        else:
+            task.cancel()
+    runtime_settings.SETTINGS.outputs.clear()
+
+
 def run_program(
-    stack: str, overrides: dict[str, Any] | None = None, secret_keys: list[str] | None = None
+    stack: str,
+    overrides: dict[str, Any] | None = None,
+    secret_keys: list[str] | None = None,
+    exit_codes: Mapping[str, int] | None = None,
 ) -> Deployment:
-    """Run `__main__.py` for `stack` under mocks; a failing program raises ProgramFailedError."""
+    """Run `__main__.py` for `stack` under mocks; a failing program raises ProgramFailedError.
+
+    `exit_codes` makes the named one-shot containers report that exit code, as a failed task would."""
     config, stack_secrets = stack_config(stack, overrides)
-    mocks = RecordingMocks()
+    mocks = RecordingMocks(exit_codes)
     monitor = RecordingMonitor(mocks)
     runtime_settings.ROOT.set(None)
+    _forget_pending_outputs()
+    asyncio.get_event_loop().set_exception_handler(_ignore_unretrieved_run_errors)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     set_all_config(config, stack_secrets + [f"{NAMESPACE}:{key}" for key in secret_keys or []])
     root = runtime_settings.get_root_resource()
     program = REPOSITORY_ROOT / "__main__.py"
+    specs: list[ServiceSpec] = []
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+        with recording_specs(specs):
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
     except Exception as error:
         raise ProgramFailedError(error, monitor.declared) from error
     outputs: dict[str, Any] = {}
@@ -185,4 +260,4 @@ def run_program(
         outputs[name] = _sync_await(output.future())
         if _sync_await(output.is_secret()):
             secret_outputs.add(name)
-    return Deployment(resources=monitor.declared, outputs=outputs, secret_outputs=secret_outputs)
+    return Deployment(resources=monitor.declared, outputs=outputs, secret_outputs=secret_outputs, specs=specs)

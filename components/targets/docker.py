@@ -3,24 +3,34 @@
 Every container joins the network under its service name and its replica name (`kafka` and
 `kafka-0`), publishes ports on 127.0.0.1 only, keeps its state in named volumes, has a memory
 limit with swap disabled, and is created only after the containers it depends on are healthy
-(`wait=True` on every container with a health check; one-shot tasks are awaited to completion).
+(`wait=True` on every container with a health check) and the one-shot tasks it depends on succeeded.
+
+What the Docker provider (pulumi-docker, wrapping kreuzwerker/terraform-provider-docker) does and
+does not do, read in resource_docker_container_funcs.go at v4.5.0: with `attach=True` it waits for
+the container to stop and records `exitCode`, but a non-zero exit code does not fail the create.
+So each one-shot task's exit code is checked here: a failure fails the deployment with the task's
+name, exit code and last output, and every container that depends on the task carries that check
+in its inputs, so none of them is ever created after a failed task.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_docker as docker
 
-from components.service import Lifecycle, Port, ServiceHandle, ServiceSpec
+from components.image_facts import ROOT, BuiltImage, ImageFacts
+from components.service import Image, Lifecycle, Port, ServiceHandle, ServiceSpec, Volume
 from components.targets.images import REPOSITORY_ROOT, build_image
 
 PUBLISH_ADDRESS = "127.0.0.1"
 DOCKER_SOCKET = "/var/run/docker.sock"
+TASK_LOG_LINES = 20
 _RESOURCE_NAME = re.compile(r"[^a-zA-Z0-9-]+")
+_AFTER_LABEL = "streamstack.after"
 
 
 def docker_socket_group() -> list[str] | None:
@@ -35,6 +45,34 @@ def _seconds(value: int) -> str:
     return f"{value}s"
 
 
+class OneShotTaskFailedError(pulumi.RunError):
+    """A one-shot task exited non-zero: the deployment stops before anything that needs it starts."""
+
+
+def task_outcome(task: str, exit_code: int | None, logs: str | None, urn: str) -> str:
+    """`task` when it exited 0; otherwise raise with its exit code, its last lines and how to re-run it."""
+    if exit_code == 0:
+        return task
+    tail = "\n".join((logs or "").strip().splitlines()[-TASK_LOG_LINES:]) or "(no output)"
+    raise OneShotTaskFailedError(
+        f"one-shot task {task} failed with exit code {exit_code}; nothing that depends on it was started. "
+        f"Its last output:\n{tail}\nFix the cause, then run it again: pulumi up --replace '{urn}'"
+    )
+
+
+def needs_volume_owner(facts: ImageFacts, mount_path: str, spec: ServiceSpec) -> bool:
+    """Whether a fresh named volume at `mount_path` must be handed to the spec's user first.
+
+    Docker fills a fresh volume from the image's directory at the mount point, ownership included;
+    where the image has no such directory, the mount point is created root-owned.
+    """
+    user = spec.runs_as
+    if user.is_root:
+        return False
+    directory = facts.directory(mount_path)
+    return directory is None or not directory.writable_by(user)
+
+
 class DockerTarget:
     """Runs services as containers of the local Docker engine."""
 
@@ -43,7 +81,9 @@ class DockerTarget:
         self._network: docker.Network | None = None
         self._parent: pulumi.Resource | None = None
         self._images: dict[str, docker.RemoteImage] = {}
-        self._shared_volumes: dict[str, docker.Volume] = {}
+        self._shared_volumes: dict[str, tuple[docker.Volume, list[pulumi.Resource]]] = {}
+        # id(resource or component) -> outcomes of the one-shot tasks it is or contains
+        self._outcomes: dict[int, list[pulumi.Output[str]]] = {}
 
     def prepare(self, parent: pulumi.Resource) -> None:
         self._parent = parent
@@ -70,7 +110,12 @@ class DockerTarget:
             raise ValueError(f"port {port.name} of {service} is not published on the host")
         return f"{PUBLISH_ADDRESS}:{port.host_port + ordinal}"
 
-    def upstream_image(self, reference: str, parent: pulumi.Resource) -> pulumi.Input[str]:
+    def access(self) -> Mapping[str, pulumi.Input[str]]:
+        """Nothing beyond the published ports themselves."""
+        return {}
+
+    def upstream_image(self, facts: ImageFacts, parent: pulumi.Resource) -> Image:
+        reference = facts.reference
         if reference not in self._images:
             self._images[reference] = docker.RemoteImage(
                 f"image-{_RESOURCE_NAME.sub('-', reference)}",
@@ -78,15 +123,11 @@ class DockerTarget:
                 keep_locally=True,
                 opts=pulumi.ResourceOptions(parent=self._parent or parent),
             )
-        return self._images[reference].image_id
+        return Image(self._images[reference].image_id, facts)
 
-    def built_image(
-        self, name: str, dockerfile: str, build_args: Mapping[str, str], parent: pulumi.Resource
-    ) -> pulumi.Input[str]:
-        image = build_image(
-            name, f"streamstack/{name}:{self._prefix}", dockerfile, build_args, push=False, parent=parent
-        )
-        return image.image_name
+    def built_image(self, build: BuiltImage, parent: pulumi.Resource) -> Image:
+        image = build_image(build, f"streamstack/{build.name}:{self._prefix}", push=False, parent=parent)
+        return Image(image.repo_digest, build.facts)
 
     def run(self, spec: ServiceSpec, parent: pulumi.Resource) -> ServiceHandle:
         containers: list[docker.Container] = []
@@ -102,21 +143,70 @@ class DockerTarget:
             raise RuntimeError("DockerTarget.prepare() must run before any service is declared")
         return self._network
 
-    def _volume(self, spec: ServiceSpec, ordinal: int, volume_name: str, shared: bool, parent: pulumi.Resource) -> str:
-        if shared:
-            if volume_name not in self._shared_volumes:
-                self._shared_volumes[volume_name] = docker.Volume(
-                    f"volume-{volume_name}",
-                    name=f"{self._prefix}-{volume_name}",
-                    opts=pulumi.ResourceOptions(parent=self._parent or parent),
-                )
-            return self._shared_volumes[volume_name].name
-        volume = docker.Volume(
-            f"{spec.name}-{ordinal}-{volume_name}",
-            name=f"{self._prefix}-{spec.name}-{ordinal}-{volume_name}",
+    def _outcomes_of(self, resources: Sequence[pulumi.Resource]) -> list[pulumi.Output[str]]:
+        return [outcome for resource in resources for outcome in self._outcomes.get(id(resource), [])]
+
+    def _volume(
+        self, spec: ServiceSpec, ordinal: int, volume: Volume, parent: pulumi.Resource
+    ) -> tuple[pulumi.Output[str], list[pulumi.Resource]]:
+        """The named volume for `volume`, and the task that hands it to the spec's user, if one is needed."""
+        if volume.shared and volume.name in self._shared_volumes:
+            shared, owner_tasks = self._shared_volumes[volume.name]
+            return shared.name, owner_tasks
+        name = volume.name if volume.shared else f"{spec.name}-{ordinal}-{volume.name}"
+        named = docker.Volume(
+            f"volume-{volume.name}" if volume.shared else name,
+            name=f"{self._prefix}-{name}",
+            opts=pulumi.ResourceOptions(parent=(self._parent or parent) if volume.shared else parent),
+        )
+        owner_tasks: list[pulumi.Resource] = []
+        if needs_volume_owner(spec.image.facts, volume.mount_path, spec):
+            owner_tasks.append(self._volume_owner(spec, f"{name}-owner", named, volume.mount_path, parent))
+        if volume.shared:
+            self._shared_volumes[volume.name] = (named, owner_tasks)
+        return named.name, owner_tasks
+
+    def _volume_owner(
+        self, spec: ServiceSpec, name: str, volume: docker.Volume, mount_path: str, parent: pulumi.Resource
+    ) -> docker.Container:
+        """A one-shot task, as root, that gives a fresh volume's mount point to the spec's user (the
+        Docker counterpart of Kubernetes' fsGroup): a mount point the image lacks is root-owned."""
+        task = docker.Container(
+            name,
+            name=f"{self._prefix}-{name}",
+            image=spec.image.reference,
+            entrypoints=["chown", str(spec.runs_as), mount_path],
+            user=str(ROOT),
+            volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=mount_path)],
+            memory=64,
+            memory_swap=64,
+            restart="no",
+            must_run=False,
+            attach=True,
+            logs=True,
+            labels=self._labels(spec.name, []),
             opts=pulumi.ResourceOptions(parent=parent),
         )
-        return volume.name
+        self._record_outcome(name, task, parent)
+        return task
+
+    def _record_outcome(self, task_name: str, task: docker.Container, parent: pulumi.Resource) -> None:
+        outcome = pulumi.Output.all(task.exit_code, task.container_logs, task.urn).apply(
+            lambda values: task_outcome(task_name, *values)
+        )
+        for owner in (task, parent):
+            self._outcomes.setdefault(id(owner), []).append(outcome)
+
+    def _labels(self, service: str, after: list[pulumi.Output[str]]) -> list[docker.ContainerLabelArgs]:
+        labels = [
+            docker.ContainerLabelArgs(label="streamstack.stack", value=self._prefix),
+            docker.ContainerLabelArgs(label="streamstack.service", value=service),
+        ]
+        if after:
+            # The one-shot tasks this container needs, by name; resolving it fails if any of them failed.
+            done = pulumi.Output.all(*after).apply(lambda names: ",".join(sorted(names)))
+            labels.append(docker.ContainerLabelArgs(label=_AFTER_LABEL, value=done))
+        return labels
 
     def _container(
         self, spec: ServiceSpec, ordinal: int, parent: pulumi.Resource, waits_on: list[pulumi.Resource]
@@ -130,13 +220,11 @@ class DockerTarget:
             pulumi.Output.secret(pulumi.Output.concat(key, "=", value))
             for key, value in sorted(spec.secret_env.items())
         ]
-        volumes = [
-            docker.ContainerVolumeArgs(
-                volume_name=self._volume(spec, ordinal, volume.name, volume.shared, parent),
-                container_path=volume.mount_path,
-            )
-            for volume in spec.volumes
-        ]
+        volumes: list[docker.ContainerVolumeArgs] = []
+        for volume in spec.volumes:
+            volume_name, owner_tasks = self._volume(spec, ordinal, volume, parent)
+            waits_on += owner_tasks
+            volumes.append(docker.ContainerVolumeArgs(volume_name=volume_name, container_path=volume.mount_path))
         volumes += [
             docker.ContainerVolumeArgs(
                 host_path=str(REPOSITORY_ROOT / source), container_path=container_path, read_only=True
@@ -146,15 +234,15 @@ class DockerTarget:
         if spec.launches_containers:
             volumes.append(docker.ContainerVolumeArgs(host_path=DOCKER_SOCKET, container_path=DOCKER_SOCKET))
         health = spec.health
-        return docker.Container(
+        container = docker.Container(
             replica,
             name=f"{self._prefix}-{replica}",
-            image=spec.image,
+            image=spec.image.reference,
             hostname=replica,
             entrypoints=list(spec.entrypoint) if spec.entrypoint is not None else None,
             command=list(spec.args) if spec.args is not None else None,
             envs=envs,
-            user=spec.user,
+            user=str(spec.user) if spec.user is not None else None,
             group_adds=docker_socket_group() if spec.launches_containers else None,
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(name=self.network_name, aliases=[spec.name, replica])
@@ -186,10 +274,10 @@ class DockerTarget:
             attach=one_shot,
             logs=one_shot,
             wait=health is not None and not one_shot,
-            wait_timeout=(health.start_period_seconds + health.interval_seconds * health.retries) if health else None,
-            labels=[
-                docker.ContainerLabelArgs(label="streamstack.stack", value=self._prefix),
-                docker.ContainerLabelArgs(label="streamstack.service", value=spec.name),
-            ],
+            wait_timeout=health.start_budget_seconds if health else None,
+            labels=self._labels(spec.name, self._outcomes_of(waits_on)),
             opts=pulumi.ResourceOptions(parent=parent, depends_on=waits_on),
         )
+        if one_shot:
+            self._record_outcome(replica, container, parent)
+        return container

@@ -27,7 +27,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.service import HealthCheck, Lifecycle, Port, Resources, ServiceHandle, ServiceSpec, Volume
+from components.image_facts import BuiltImage, ImageFacts, User
+from components.service import HealthCheck, Image, Lifecycle, Port, Resources, ServiceHandle, ServiceSpec, Volume
 from components.settings import KubernetesSettings
 from components.targets.images import REPOSITORY_ROOT, build_image
 
@@ -41,8 +42,13 @@ PEER_LABEL_PREFIX = "peer.streamstack.io/"
 CONFIG_HASH_ANNOTATION = "streamstack.io/config-hash"
 REPLICA_SCRIPT_NAME = "streamstack-replica"
 CPU_LIMIT_FACTOR = 2  # JVMs start faster with some headroom over their steady-state share
+MIN_CPU_LIMIT = 1.0  # ... and a small steady-state share must not make a JVM's start crawl
 JOB_BACKOFF_LIMIT = 4
 READINESS_FAILURES = 3
+# pulumi-kubernetes awaits a workload for 10 minutes unless told otherwise (provider/pkg/await/await.go)
+IMAGE_PULL_SECONDS = 300
+ONE_SHOT_SECONDS = 900
+UNPROBED_START_SECONDS = 300
 # What an image's entrypoint needs when it starts as root to fix volume ownership and then drops
 # to its own user (Cassandra's and PostgreSQL's gosu); every other capability is dropped.
 ROOT_ENTRYPOINT_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")
@@ -85,45 +91,66 @@ def container_command(spec: ServiceSpec) -> tuple[list[pulumi.Input[str]] | None
 def quantities(resources: Resources) -> dict[str, dict[str, str]]:
     """Requests are what the service needs; memory is capped there too, CPU may burst."""
     memory = f"{resources.memory_mib}Mi"
+    limit = max(resources.cpu * CPU_LIMIT_FACTOR, MIN_CPU_LIMIT)
     return {
         "requests": {"cpu": f"{round(resources.cpu * 1000)}m", "memory": memory},
-        "limits": {"cpu": f"{round(resources.cpu * CPU_LIMIT_FACTOR * 1000)}m", "memory": memory},
+        "limits": {"cpu": f"{round(limit * 1000)}m", "memory": memory},
     }
 
 
 def probes(health: HealthCheck | None, ports: Sequence[Port]) -> dict[str, dict[str, Any]]:
-    """Startup, readiness and liveness probes with Docker's health-check semantics: failures during
-    the start period do not count, then `retries` consecutive failures mean the process is stuck."""
+    """Readiness runs the thorough check; startup and liveness only a cheap one (the command when it
+    is cheap, else the first port), so a heavy CLI never runs every period inside a small memory
+    limit and a slow start (a NameNode in safe mode) is not killed. Failures during the start period
+    do not count, then `retries` consecutive liveness failures mean the process is stuck."""
+    period = health.interval_seconds if health is not None else 10
+    port_open = {"tcp_socket": {"port": ports[0].container_port}, "period_seconds": period} if ports else None
     if health is None:
-        if not ports:
+        if port_open is None:
             raise ValueError("a long-running service needs a health check or a port to probe")
-        check: dict[str, Any] = {"tcp_socket": {"port": ports[0].container_port}, "period_seconds": 10}
-        return {"startup_probe": {**check, "failure_threshold": 30}, "readiness_probe": check, "liveness_probe": check}
+        return {
+            "startup_probe": {**port_open, "failure_threshold": 30},
+            "readiness_probe": port_open,
+            "liveness_probe": port_open,
+        }
     check = {
         "exec": {"command": ["/bin/sh", "-c", health.command]},
-        "period_seconds": health.interval_seconds,
+        "period_seconds": period,
         "timeout_seconds": health.timeout_seconds,
     }
-    start_attempts = math.ceil(health.start_period_seconds / health.interval_seconds)
-    return {
-        "startup_probe": {**check, "failure_threshold": start_attempts + health.retries},
-        "readiness_probe": {**check, "failure_threshold": READINESS_FAILURES},
-        "liveness_probe": {**check, "failure_threshold": health.retries},
-    }
+    found: dict[str, dict[str, Any]] = {"readiness_probe": {**check, "failure_threshold": READINESS_FAILURES}}
+    alive = check if health.cheap else port_open
+    if alive is not None:
+        start_attempts = math.ceil(health.start_period_seconds / health.interval_seconds)
+        found["startup_probe"] = {**alive, "failure_threshold": start_attempts + health.retries}
+        found["liveness_probe"] = {**alive, "failure_threshold": health.retries}
+    return found
 
 
-def pod_security_context(user: str | None) -> dict[str, Any]:
-    """Runs as the spec's user (`uid` or `uid:gid`) when it names one; volumes are group-owned by it."""
+def deploy_timeout_seconds(spec: ServiceSpec) -> int:
+    """How long Pulumi may await the workload: an image pull, then every replica that starts in turn
+    taking its whole start budget (a one-shot task: its own bound)."""
+    if spec.lifecycle is Lifecycle.ONE_SHOT:
+        return IMAGE_PULL_SECONDS + ONE_SHOT_SECONDS
+    budget = spec.health.start_budget_seconds if spec.health is not None else UNPROBED_START_SECONDS
+    return IMAGE_PULL_SECONDS + budget * (spec.replicas if spec.ordered_start else 1)
+
+
+def pod_security_context(user: User | None) -> dict[str, Any]:
+    """Runs as the spec's user when it names one; its volumes are group-owned by its group."""
     context: dict[str, Any] = {"seccomp_profile": {"type": "RuntimeDefault"}}
     if user is None:
         return context
-    uid_text, _, gid_text = user.partition(":")
-    uid = int(uid_text)
-    gid = int(gid_text) if gid_text else uid
-    return {**context, "run_as_user": uid, "run_as_group": gid, "fs_group": gid, "run_as_non_root": uid != 0}
+    return {
+        **context,
+        "run_as_user": user.uid,
+        "run_as_group": user.gid,
+        "fs_group": user.gid,
+        "run_as_non_root": not user.is_root,
+    }
 
 
-def container_security_context(user: str | None) -> dict[str, Any]:
+def container_security_context(user: User | None) -> dict[str, Any]:
     """Images without a configured user may start as root only to hand over to their own user."""
     capabilities: dict[str, list[str]] = {"drop": ["ALL"]}
     if user is None:
@@ -180,6 +207,7 @@ class KubernetesTarget:
         self._shared_claims: dict[str, k8s.core.v1.PersistentVolumeClaim] = {}
         self._directory_maps: dict[str, k8s.core.v1.ConfigMap] = {}
         self._specs: dict[str, ServiceSpec] = {}
+        self._forwards: dict[int, str] = {}  # local port -> "<pod or svc> <local>:<container port>"
 
     def prepare(self, parent: pulumi.Resource) -> None:
         self._parent = parent
@@ -221,28 +249,37 @@ class KubernetesTarget:
         return f"{service}-{ordinal}.{service}.{domain}"
 
     def published_endpoint(self, service: str, port: Port, ordinal: int = 0) -> str:
-        """The in-cluster address (port-forward or NodePort from outside); per replica when the
-        service is addressed per replica, as every Kafka broker advertises its own."""
+        """Where a person reaches `port` from their machine: through the Ingress for an HTTP port when
+        an ingress host is set, otherwise on 127.0.0.1 at the port's host port (+ ordinal for a replica
+        addressed on its own, as every Kafka broker is) through the `kubectl port-forward` that
+        `access()` lists. Kafka's host listener advertises exactly this address, so a client that
+        follows the forwards can reach every broker the metadata names."""
+        if port.host_port is None:
+            raise ValueError(f"port {port.name} of {service} is not published")
         if port.http and self._settings.ingress_host is not None:
             return f"{self._ingress_host(service, port)}:80"
-        replica = ordinal if service in self._addressed_by_replica else None
-        return f"{self.host(service, replica)}:{port.container_port}"
+        local_port = port.host_port + ordinal
+        target = f"pod/{service}-{ordinal}" if service in self._addressed_by_replica else f"svc/{service}"
+        self._forwards[local_port] = f"{target} {local_port}:{port.container_port}"
+        return f"127.0.0.1:{local_port}"
+
+    def access(self) -> Mapping[str, pulumi.Input[str]]:
+        """The port-forward commands behind every published 127.0.0.1 address, one per line."""
+        namespace = self._settings.namespace
+        commands = [f"kubectl -n {namespace} port-forward {self._forwards[port]}" for port in sorted(self._forwards)]
+        return {"portForwardCommands": "\n".join(commands)} if commands else {}
 
     def _ingress_host(self, service: str, port: Port) -> str:
         """One DNS label per UI, so a single wildcard record `*.<ingressHost>` serves them all."""
         return f"{service}-{port.name}.{self._settings.ingress_host}"
 
-    def upstream_image(self, reference: str, parent: pulumi.Resource) -> pulumi.Input[str]:
-        return reference
+    def upstream_image(self, facts: ImageFacts, parent: pulumi.Resource) -> Image:
+        return Image(facts.reference, facts)
 
-    def built_image(
-        self, name: str, dockerfile: str, build_args: Mapping[str, str], parent: pulumi.Resource
-    ) -> pulumi.Input[str]:
-        image = build_image(
-            name, f"{self._registry}/streamstack-{name}:{self._tag}", dockerfile, build_args, push=True, parent=parent
-        )
+    def built_image(self, build: BuiltImage, parent: pulumi.Resource) -> Image:
+        image = build_image(build, f"{self._registry}/streamstack-{build.name}:{self._tag}", push=True, parent=parent)
         # The digest of the push, not the tag: pods run exactly the image this deployment built.
-        return image.repo_digest
+        return Image(image.repo_digest, build.facts)
 
     def run(self, spec: ServiceSpec, parent: pulumi.Resource) -> ServiceHandle:
         peers = self._peers(spec, parent)
@@ -276,6 +313,18 @@ class KubernetesTarget:
             raise RuntimeError("KubernetesTarget.prepare() must run before any service is declared")
         return pulumi.ResourceOptions(parent=parent, provider=self._provider, depends_on=list(depends_on), **extra)
 
+    def _awaited(self, spec: ServiceSpec, parent: pulumi.Resource, **extra: Any) -> pulumi.ResourceOptions:
+        """Options of what Pulumi awaits for `spec` (its workload, Job and Services): created once
+        its dependencies are ready, and given the time its pods need rather than the default 10
+        minutes, so a cold first deploy of replicas that start in turn completes."""
+        timeout = f"{deploy_timeout_seconds(spec)}s"
+        return self._options(
+            parent,
+            spec.depends_on,
+            custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
+            **extra,
+        )
+
     def _metadata(self, name: str, labels: Mapping[str, str] | None = None) -> dict[str, Any]:
         return {"name": name, "namespace": self._namespace, "labels": {PART_OF_LABEL: PART_OF, **(labels or {})}}
 
@@ -286,7 +335,7 @@ class KubernetesTarget:
         if spec.ports:
             self._network_policy(spec, peers, parent)
         template = self._pod_template(spec, peers, parent, restart_policy="Always")
-        options = self._options(parent, spec.depends_on)
+        options = self._awaited(spec, parent)
         workload: pulumi.Resource
         if service is not None and stateful:
             workload = k8s.apps.v1.StatefulSet(
@@ -339,7 +388,7 @@ class KubernetesTarget:
                     "selector": selector,
                     "ports": [p for p in ports if p["port"] in published],
                 },
-                opts=self._options(parent),
+                opts=self._awaited(spec, parent),
             )
         if ingress_host is not None and routed:
             self._ingress(spec.name, routed, parent)
@@ -352,7 +401,7 @@ class KubernetesTarget:
             spec.name,
             metadata=self._metadata(spec.name, selector),
             spec={"selector": selector, "ports": ports, **headless},
-            opts=self._options(parent),
+            opts=self._awaited(spec, parent),
         )
 
     def _ingress(self, service: str, ports: Sequence[Port], parent: pulumi.Resource) -> None:
@@ -389,7 +438,7 @@ class KubernetesTarget:
             # No ttlSecondsAfterFinished: Pulumi awaits the Job and keeps it as the record of the run.
             spec={"backoff_limit": JOB_BACKOFF_LIMIT, "template": self._pod_template(spec, peers, parent, "Never")},
             # A Job's template is immutable: a changed task is a new Job, after the old one is gone.
-            opts=self._options(parent, spec.depends_on, delete_before_replace=True),
+            opts=self._awaited(spec, parent, delete_before_replace=True),
         )
 
     def _network_policy(self, spec: ServiceSpec, peers: list[str], parent: pulumi.Resource) -> None:
@@ -477,7 +526,7 @@ class KubernetesTarget:
         env += self._secret_env(spec, parent)
         container: dict[str, Any] = {
             "name": spec.name,
-            "image": spec.image,
+            "image": spec.image.reference,
             "command": command,
             "args": args,
             "env": env or None,
@@ -531,13 +580,18 @@ class KubernetesTarget:
         return {"metadata": {"name": volume.name}, "spec": claim}
 
     def _shared_claim(self, volume: Volume) -> pulumi.Output[str]:
-        """One ReadWriteMany claim per shared volume (the storage class must offer that mode)."""
+        """One ReadWriteMany claim per shared volume, of kubernetes.sharedStorageClass (settings refuse
+        a shared volume without one: kind's default class, local-path, offers ReadWriteOnce only)."""
         if volume.name not in self._shared_claims:
             claim = self._claim_template(volume)["spec"]
             self._shared_claims[volume.name] = k8s.core.v1.PersistentVolumeClaim(
                 volume.name,
                 metadata=self._metadata(volume.name),
-                spec={**claim, "access_modes": ["ReadWriteMany"]},
+                spec={
+                    **claim,
+                    "access_modes": ["ReadWriteMany"],
+                    "storage_class_name": self._settings.shared_storage_class,
+                },
                 opts=self._options(self._require_parent()),
             )
         return self._shared_claims[volume.name].metadata.name

@@ -133,3 +133,37 @@ def test_data_quality_counts_every_store_then_assesses_the_last_hour(docker_dags
         "wait_for_landing": 2,
         "assess": 0,  # a divergence is a finding, not a hiccup: no retry
     }
+
+
+_KNOWN_OPTIONS = """
+import json, sys
+from airflow.configuration import conf
+described = conf.configuration_description
+options = json.loads(sys.argv[1])
+unknown = [n for n, (section, key) in options.items() if key not in described.get(section, {}).get("options", {})]
+print(json.dumps(unknown))
+"""
+
+
+def test_every_airflow_option_the_deployment_sets_is_one_the_pinned_airflow_knows(airflow: AirflowInstallation):
+    """An AIRFLOW__SECTION__KEY Airflow does not know is silently ignored: a renamed option would
+    leave the deployment running on a default (its DAGs paused, its scheduler's health server off)."""
+    import subprocess
+
+    from tools.mock_deploy import run_program
+
+    scheduler = next(r for r in run_program("local").resources if r.name == "airflow-scheduler-0")
+    names = [entry.split("=", 1)[0] for entry in scheduler.inputs["envs"]]
+    options = {
+        name: name.removeprefix("AIRFLOW__").lower().split("__", 1) for name in names if name.startswith("AIRFLOW__")
+    }
+    assert len(options) >= 10
+    done = subprocess.run(
+        [str(airflow.venv / "bin" / "python"), "-c", _KNOWN_OPTIONS, json.dumps(options)],
+        env=airflow.base_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []

@@ -109,7 +109,7 @@ def test_namenode_start_command_formats_on_first_start_only(tmp_path: Path) -> N
     _namenode_conf(conf, name_dir, f"hdfs://127.0.0.1:{free_port()}")
     _hdfs_shim(bin_dir, conf)
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    command = format_once_command(HDFS_CLUSTER_ID, name_dir=str(name_dir))
+    command = format_once_command(HDFS_CLUSTER_ID, name_dir=str(name_dir), hdfs=str(bin_dir / "hdfs"))
     marker = f"{PIPELINE_ROOT}/written-before-restart"
 
     first = _NameNodeRun(tmp_path, command, env, tmp_path / "first.log")

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from components import versions
-from components.targets.docker import docker_socket_group
+from components.targets.docker import OneShotTaskFailedError, docker_socket_group
 from tests.fixtures.pulumi_program import DeclaredResource, Deployment
+from tools.mock_deploy import fake_digest
 
 CONTAINER = "docker:index/container:Container"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
@@ -20,7 +20,7 @@ NETWORK = "docker:index/network:Network"
 
 
 def env_of(container: DeclaredResource) -> dict[str, str]:
-    return dict(entry.split("=", 1) for entry in container.inputs["envs"])
+    return dict(entry.split("=", 1) for entry in container.inputs.get("envs", []))
 
 
 def secret_env_names(container: DeclaredResource) -> set[str]:
@@ -63,6 +63,9 @@ def three_brokers() -> Deployment:
     )
 
 
+VOLUME_OWNER_TASKS = ["hdfs-datanode-0-data-owner", "hdfs-namenode-0-data-owner"]
+
+
 def test_local_stack_declares_every_service_once(local: Deployment) -> None:
     assert sorted(containers(local)) == [
         "airflow-api-server-0",
@@ -72,13 +75,14 @@ def test_local_stack_declares_every_service_once(local: Deployment) -> None:
         "cassandra-0",
         "cassandra-init-0",
         "hdfs-datanode-0",
+        "hdfs-datanode-0-data-owner",
         "hdfs-init-0",
         "hdfs-namenode-0",
+        "hdfs-namenode-0-data-owner",
         "kafka-0",
         "kafka-topics-0",
         "kafka-ui-0",
-        "minio-0",
-        "minio-init-0",
+        "object-store-0",
         "postgres-0",
         "producer-0",
         "schema-registry-0",
@@ -92,6 +96,9 @@ def test_every_container_is_on_the_one_network_under_stable_aliases(local: Deplo
     (network,) = local.of_type(NETWORK)
     assert network.inputs["name"] == "streamstack-local"
     for name, container in containers(local).items():
+        if name in VOLUME_OWNER_TASKS:
+            assert "networksAdvanced" not in container.inputs, name
+            continue
         service = name.rsplit("-", 1)[0]
         assert container.inputs["networksAdvanced"] == [{"name": "streamstack-local", "aliases": [service, name]}]
         assert container.inputs["hostname"] == name
@@ -201,37 +208,48 @@ def test_cassandra_init_never_puts_passwords_in_its_command(local: Deployment) -
     assert env_of(init)["RETIRED_PASSWORD"] == "generated-cassandra-retired-default-password"
 
 
-def test_upstream_images_are_pinned_and_come_from_the_versions_module(local: Deployment) -> None:
-    pinned = set(versions.upstream_images().values())
-    declared = {image.inputs["name"] for image in local.of_type(REMOTE_IMAGE)}
-    assert declared == pinned - {versions.AIRFLOW_IMAGE, versions.PRODUCER_BASE_IMAGE, versions.SPARK_IMAGE} | {
-        versions.SPARK_IMAGE
-    }
-    for reference in declared:
-        name, _, tag = reference.rpartition(":")
-        assert name and tag and tag != "latest" and re.search(r"\d", tag), reference
-    for container in local.of_type(CONTAINER):
-        image = container.inputs["image"]
-        assert image.startswith("sha256:") or image.startswith("streamstack/"), image
+def test_upstream_images_are_pulled_once_by_their_pinned_reference_and_run_by_image_id(local: Deployment) -> None:
+    declared = sorted(image.inputs["name"] for image in local.of_type(REMOTE_IMAGE))
+    assert declared == [
+        "apache/hadoop:3.4.1",
+        "apache/kafka:4.1.1",
+        "cassandra:4.1.11-bookworm",
+        "chrislusf/seaweedfs:4.44",
+        "ghcr.io/aiven-open/karapace:5.0.3",
+        "ghcr.io/kafbat/kafka-ui:v1.4.2",
+        "postgres:16.13-bookworm",
+    ]
+    by_name = containers(local)
+    # The mocks answer a RemoteImage's imageId as `sha256:<name>`: containers run the pulled image's id.
+    assert by_name["kafka-0"].inputs["image"] == "sha256:apache/kafka:4.1.1"
+    assert by_name["object-store-0"].inputs["image"] == "sha256:chrislusf/seaweedfs:4.44"
+    assert by_name["hdfs-namenode-0-data-owner"].inputs["image"] == "sha256:apache/hadoop:3.4.1"
 
 
-def test_workload_images_are_built_locally_from_the_repository(local: Deployment) -> None:
+def test_workload_images_are_built_locally_and_run_by_the_id_of_this_build(local: Deployment) -> None:
     built = {image.name: image for image in local.of_type(BUILT_IMAGE)}
     assert sorted(built) == ["airflow-image", "producer-image", "streaming-job-image"]
     job = built["streaming-job-image"].inputs
     assert job["skipPush"] is True
     assert job["imageName"] == "streamstack/streaming-job:streamstack-local"
     assert job["build"]["dockerfile"].endswith("workloads/streaming_job/Dockerfile")
-    assert job["build"]["args"]["SPARK_IMAGE"] == versions.SPARK_IMAGE
-    kafka_connector = f"org.apache.spark:spark-sql-kafka-0-10_{versions.SCALA_BINARY_VERSION}:{versions.SPARK_VERSION}"
-    assert kafka_connector in job["build"]["args"]["JOB_JARS"].split(" ")
-    assert built["producer-image"].inputs["build"]["args"] == {"BASE_IMAGE": versions.PRODUCER_BASE_IMAGE}
-    assert built["airflow-image"].inputs["build"]["args"] == {"AIRFLOW_IMAGE": versions.AIRFLOW_IMAGE}
-    assert containers(local)["producer-0"].inputs["image"] == "streamstack/producer:streamstack-local"
-    job_image = "streamstack/streaming-job:streamstack-local"
-    assert containers(local)["streaming-job-0"].inputs["image"] == job_image
-    assert containers(local)["spark-worker-0"].inputs["image"] == job_image
-    assert containers(local)["spark-master-0"].inputs["image"] == f"sha256:{versions.SPARK_IMAGE}"
+    assert {name: value for name, value in job["build"]["args"].items() if name != "JOB_JARS"} == {
+        "BASE_IMAGE": "python:3.11.15-slim-bookworm",
+        "JAVA_RELEASE": "17",
+        "SPARK_VERSION": "3.5.8",
+        "PYTHON_RELEASE": "3.11",
+    }
+    assert "org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.8" in job["build"]["args"]["JOB_JARS"].split(" ")
+    assert built["producer-image"].inputs["build"]["args"] == {"BASE_IMAGE": "python:3.11.15-slim-bookworm"}
+    assert built["airflow-image"].inputs["build"]["args"] == {"AIRFLOW_IMAGE": "apache/airflow:3.1.8-python3.11"}
+    # Without a push, pulumi-docker reports the built image's id as repoDigest: a rebuild changes it,
+    # and with it every container that runs the image (a constant tag would never replace them).
+    by_name = containers(local)
+    job_image = fake_digest("streamstack/streaming-job:streamstack-local")
+    for name in ("streaming-job-0", "spark-worker-0", "spark-master-0"):
+        assert by_name[name].inputs["image"] == job_image, name
+    assert by_name["producer-0"].inputs["image"] == fake_digest("streamstack/producer:streamstack-local")
+    assert by_name["airflow-scheduler-0"].inputs["image"] == fake_digest("streamstack/airflow:streamstack-local")
 
 
 @pytest.mark.parametrize("stack_fixture", ["local", "three_brokers"])
@@ -253,7 +271,7 @@ def test_published_ports_match_the_stack_outputs(local: Deployment) -> None:
         "kafkaUiUrl": "http://127.0.0.1:8082",
         "cassandraContactPoint": "127.0.0.1:9042",
         "s3Endpoint": "http://127.0.0.1:9000",
-        "minioConsoleUrl": "http://127.0.0.1:9001",
+        "objectStoreConsoleUrl": "http://127.0.0.1:9001",
         "hdfsNamenodeUiUrl": "http://127.0.0.1:9870",
         "sparkMasterUiUrl": "http://127.0.0.1:8090",
         "streamingJobUiUrl": "http://127.0.0.1:4040",
@@ -272,8 +290,8 @@ def test_published_ports_match_the_stack_outputs(local: Deployment) -> None:
         ("schema-registry-0", 8081): 8081,
         ("kafka-ui-0", 8080): 8082,
         ("cassandra-0", 9042): 9042,
-        ("minio-0", 9000): 9000,
-        ("minio-0", 9001): 9001,
+        ("object-store-0", 8333): 9000,
+        ("object-store-0", 23646): 9001,
         ("hdfs-namenode-0", 9870): 9870,
         ("spark-master-0", 8080): 8090,
         ("streaming-job-0", 4040): 4040,
@@ -295,12 +313,18 @@ def test_images_without_curl_are_probed_with_their_own_python(local: Deployment)
     by_name = containers(local)
     assert by_name["spark-master-0"].inputs["healthcheck"]["tests"][1] == probe.format("8080/")
     assert by_name["spark-worker-0"].inputs["healthcheck"]["tests"][1] == probe.format("8081/")
-    assert by_name["schema-registry-0"].inputs["healthcheck"]["tests"][1] == probe.format("8081/_health")
+    assert by_name["schema-registry-0"].inputs["healthcheck"]["tests"][1] == (
+        'python3 -c "import json, urllib.request; status = json.load(urllib.request.urlopen('
+        "'http://localhost:8081/_health', timeout=4))['status']; "
+        "raise SystemExit(0 if status['schema_registry_ready'] else 1)\""
+    )
 
 
 def test_one_shot_tasks_run_to_completion_once(local: Deployment) -> None:
     one_shot = sorted(c.name for c in local.of_type(CONTAINER) if not c.inputs["mustRun"])
-    assert one_shot == ["airflow-init-0", "cassandra-init-0", "hdfs-init-0", "kafka-topics-0", "minio-init-0"]
+    assert one_shot == sorted(
+        ["airflow-init-0", "cassandra-init-0", "hdfs-init-0", "kafka-topics-0", *VOLUME_OWNER_TASKS]
+    )
     for name in one_shot:
         inputs = containers(local)[name].inputs
         assert (inputs["attach"], inputs["restart"], inputs["logs"]) == (True, "no", True)
@@ -313,15 +337,15 @@ def test_dependents_start_after_their_dependencies(local: Deployment) -> None:
         "schema-registry-0": {"kafka-topics-0"},
         "kafka-ui-0": {"kafka-0", "schema-registry-0"},
         "cassandra-init-0": {"cassandra-0"},
-        "minio-init-0": {"minio-0"},
-        "hdfs-datanode-0": {"hdfs-namenode-0"},
+        "hdfs-namenode-0": {"hdfs-namenode-0-data-owner"},
+        "hdfs-datanode-0": {"hdfs-namenode-0", "hdfs-datanode-0-data-owner"},
         "hdfs-init-0": {"hdfs-datanode-0"},
         "spark-worker-0": {"spark-master-0"},
         "producer-0": {"kafka-topics-0", "schema-registry-0"},
         "streaming-job-0": {
             "kafka-topics-0",
             "cassandra-init-0",
-            "minio-init-0",
+            "object-store-0",
             "hdfs-init-0",
             "spark-worker-0",
         },
@@ -340,8 +364,8 @@ def test_hdfs_namenode_formats_only_when_it_has_no_metadata(local: Deployment) -
     command = namenode.inputs["command"][0]
     guard, _, start = command.partition("; fi; ")
     assert guard.startswith("if [ ! -f /data/dfs/name/current/VERSION ]; then")
-    assert "hdfs namenode -format -nonInteractive -clusterId streamstack-local" in guard
-    assert start == "exec hdfs namenode"
+    assert "/opt/hadoop/bin/hdfs namenode -format -nonInteractive -clusterId streamstack-local" in guard
+    assert start == "exec /opt/hadoop/bin/hdfs namenode"
     assert namenode.inputs["volumes"] == [
         {"volumeName": "streamstack-local-hdfs-namenode-0-data", "containerPath": "/data"}
     ]
@@ -359,7 +383,7 @@ def test_state_lives_in_named_volumes(local: Deployment) -> None:
     for name, path in [
         ("kafka-0", "/var/lib/kafka/data"),
         ("cassandra-0", "/var/lib/cassandra"),
-        ("minio-0", "/data"),
+        ("object-store-0", "/data"),
         ("postgres-0", "/var/lib/postgresql/data"),
         ("hdfs-namenode-0", "/data"),
         ("hdfs-datanode-0", "/data"),
@@ -374,7 +398,7 @@ def test_secrets_reach_containers_only_as_secret_environment(local: Deployment) 
     expected_secret = {
         "producer-0": {"PSEUDONYM_KEY"},
         "streaming-job-0": {"CASSANDRA_PASSWORD", "S3_SECRET_KEY"},
-        "minio-0": {"MINIO_ROOT_PASSWORD"},
+        "object-store-0": {"AWS_SECRET_ACCESS_KEY", "WEED_ADMIN_PASSWORD"},
         "postgres-0": {"POSTGRES_PASSWORD"},
         "airflow-init-0": {
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
@@ -386,13 +410,13 @@ def test_secrets_reach_containers_only_as_secret_environment(local: Deployment) 
             "AIRFLOW_CONN_STREAMSTACK_S3",
             "AIRFLOW_CONN_STREAMSTACK_WEBHDFS",
             "AIRFLOW_VAR_STREAMSTACK_PSEUDONYM_SECRET",
-            "_AIRFLOW_WWW_USER_PASSWORD",
+            "ADMIN_PASSWORD",
         },
     }
     for name, secret_names in expected_secret.items():
         assert secret_env_names(by_name[name]) == secret_names, name
     for container in local.of_type(CONTAINER):
-        for i, entry in enumerate(container.inputs["envs"]):
+        for i, entry in enumerate(container.inputs.get("envs", [])):
             if "generated-" in entry:
                 assert container.is_secret(f"envs.{i}"), f"{container.name}: {entry.split('=')[0]}"
     assert env_of(by_name["streaming-job-0"])["CASSANDRA_PASSWORD"] == "generated-cassandra-password"
@@ -412,7 +436,7 @@ def test_configured_secrets_replace_generated_ones() -> None:
     assert "postgres-password" in generated
     by_name = containers(deployment)
     assert env_of(by_name["streaming-job-0"])["CASSANDRA_PASSWORD"] == "configured-cassandra-pw"
-    assert env_of(by_name["airflow-init-0"])["_AIRFLOW_WWW_USER_PASSWORD"] == "configured-admin-pw"
+    assert env_of(by_name["airflow-init-0"])["ADMIN_PASSWORD"] == "configured-admin-pw"
     assert "CASSANDRA_PASSWORD" in secret_env_names(by_name["streaming-job-0"])
 
 
@@ -433,7 +457,7 @@ def test_airflow_connections_and_deployment_facts_come_from_component_outputs(lo
         "login": "streamstack",
         "password": "generated-object-store-password",
         "extra": {
-            "endpoint_url": "http://minio:9000",
+            "endpoint_url": "http://object-store:8333",
             "region_name": "us-east-1",
             "config_kwargs": {"s3": {"addressing_style": "path"}},
         },
@@ -444,7 +468,8 @@ def test_airflow_connections_and_deployment_facts_come_from_component_outputs(lo
     facts = json.loads(env["AIRFLOW_VAR_STREAMSTACK_DEPLOYMENT"])
     assert facts["target"] == "docker"
     assert facts["docker_network"] == "streamstack-local"
-    assert facts["producer_image"] == "streamstack/producer:streamstack-local"
+    assert facts["producer_image"] == fake_digest("streamstack/producer:streamstack-local")
+    assert facts["streaming_job_image"] == fake_digest("streamstack/streaming-job:streamstack-local")
     assert (facts["events_topic"], facts["dead_letter_topic"]) == ("user-events", "user-events.dead-letter")
     assert facts["sinks"] == ["cassandra", "s3", "hdfs"]
     assert facts["spark_master_url"] == "spark://spark-master-0:7077"
@@ -465,7 +490,7 @@ def test_streaming_job_configuration(local: Deployment) -> None:
     assert env["SINKS"] == "cassandra,s3,hdfs"
     assert env["CHECKPOINT_LOCATION"] == "s3a://streamstack/checkpoints/streaming-job"
     assert (env["S3_ENDPOINT"], env["S3_BUCKET"], env["S3_ACCESS_KEY"]) == (
-        "http://minio:9000",
+        "http://object-store:8333",
         "streamstack",
         "streamstack",
     )
@@ -517,7 +542,8 @@ JVM_SERVICES = {
 def test_every_container_has_a_memory_limit_and_every_jvm_heap_fits_under_it(local: Deployment) -> None:
     for container in local.of_type(CONTAINER):
         memory = container.inputs["memory"]
-        assert memory >= 128 and container.inputs["memorySwap"] == memory, container.name
+        assert memory >= (64 if container.name in VOLUME_OWNER_TASKS else 128), container.name
+        assert container.inputs["memorySwap"] == memory, container.name
         heap = _heap_mib(container)
         if container.name in JVM_SERVICES:
             assert heap is not None, f"{container.name} must set its JVM heap explicitly"
@@ -525,18 +551,42 @@ def test_every_container_has_a_memory_limit_and_every_jvm_heap_fits_under_it(loc
             assert heap < memory, f"{container.name}: heap {heap} MiB >= limit {memory} MiB"
 
 
-def test_default_local_stack_fits_in_8_gib(local: Deployment) -> None:
+def test_every_long_running_container_is_sized_from_its_measured_parts(local: Deployment) -> None:
+    """docs/memory.md: each limit is the sum of parts measured with the stack's own settings."""
+    assert {c.name: c.inputs["memory"] for c in long_running(local)} == {
+        "kafka-0": 768,
+        "schema-registry-0": 256,
+        "kafka-ui-0": 448,
+        "cassandra-0": 1152,
+        "object-store-0": 512,
+        "hdfs-namenode-0": 640,
+        "hdfs-datanode-0": 384,
+        "spark-master-0": 192 + 128,
+        "spark-worker-0": 192 + 128 + 512 + 288 + 128,  # daemon, one 512m executor and its Python worker
+        "producer-0": 192,
+        "streaming-job-0": 512 + 256 + 160,  # driver heap, JVM beyond it, the job's Python
+        "postgres-0": 256,
+        "airflow-api-server-0": 448,
+        "airflow-scheduler-0": 320 + 4 * 128,  # four LocalExecutor task slots
+        "airflow-dag-processor-0": 512,
+    }
+
+
+def test_default_local_stack_fits_in_9_gib(local: Deployment) -> None:
     total = sum(c.inputs["memory"] for c in long_running(local))
-    assert total <= 8192, total
+    assert total == 8896
+    assert total <= 9 * 1024
 
 
-def test_minimal_profile_runs_only_the_core_in_4_gib() -> None:
+def test_minimal_profile_runs_only_the_core_in_4_and_a_half_gib() -> None:
     from tests.fixtures.pulumi_program import run_program
 
     minimal = run_program("minimal")
     services = sorted(c.name for c in long_running(minimal))
     assert services == ["cassandra-0", "kafka-0", "producer-0", "spark-master-0", "spark-worker-0", "streaming-job-0"]
-    assert sum(c.inputs["memory"] for c in long_running(minimal)) <= 4096
+    total = sum(c.inputs["memory"] for c in long_running(minimal))
+    assert total == 4484
+    assert total <= 4608
     job = env_of(containers(minimal)["streaming-job-0"])
     assert job["SINKS"] == "cassandra"
     assert job["CHECKPOINT_LOCATION"] == "file:///checkpoints/streaming-job"
@@ -555,7 +605,7 @@ def test_minimal_profile_runs_only_the_core_in_4_gib() -> None:
         ),
         (
             {"objectStore": {"enabled": False}, "sinks": ["cassandra", "hdfs"]},
-            {"minio-0", "minio-init-0"},
+            {"object-store-0"},
             {
                 "SINKS": "cassandra,hdfs",
                 "S3_ENDPOINT": None,
@@ -639,3 +689,100 @@ def test_components_are_typed_and_own_their_children(local: Deployment) -> None:
     }
     for container, component in owner.items():
         assert by_name[container].parent == components[component].urn
+
+
+DEPENDENTS_OF_TASK = {
+    "kafka-topics-0": {"schema-registry-0", "kafka-ui-0", "producer-0", "streaming-job-0", "airflow-scheduler-0"},
+    "cassandra-init-0": {"streaming-job-0", "airflow-api-server-0", "airflow-scheduler-0"},
+    "hdfs-init-0": {"streaming-job-0", "airflow-dag-processor-0"},
+    "airflow-init-0": {"airflow-api-server-0", "airflow-scheduler-0", "airflow-dag-processor-0"},
+    "hdfs-namenode-0-data-owner": {"hdfs-namenode-0", "hdfs-datanode-0", "hdfs-init-0", "streaming-job-0"},
+}
+
+
+@pytest.mark.parametrize("task", sorted(DEPENDENTS_OF_TASK))
+def test_a_failed_one_shot_task_fails_the_deployment_before_anything_that_needs_it(task: str) -> None:
+    """pulumi-docker records a one-shot container's exit code but never fails on it; the target does."""
+    from tests.fixtures.pulumi_program import ProgramFailedError, run_program
+
+    with pytest.raises(ProgramFailedError) as failure:
+        run_program("local", exit_codes={task: 3})
+    assert isinstance(failure.value.error, OneShotTaskFailedError)
+    message = str(failure.value.error)
+    assert message.startswith(f"one-shot task {task} failed with exit code 3; nothing that depends on it was started.")
+    assert f"{task}: done" in message  # its last output
+    assert "pulumi up --replace 'urn:pulumi:local::streamstack::" in message
+    declared = {r.name for r in failure.value.declared if r.type == CONTAINER}
+    assert task in declared
+    assert DEPENDENTS_OF_TASK[task].isdisjoint(declared)
+
+
+def test_dependents_carry_the_outcome_of_every_task_they_need(local: Deployment) -> None:
+    labels = {
+        name: {label["label"]: label["value"] for label in c.inputs["labels"]} for name, c in containers(local).items()
+    }
+    assert labels["streaming-job-0"]["streamstack.after"] == ",".join(
+        sorted(
+            [
+                "cassandra-init-0",
+                "hdfs-datanode-0-data-owner",
+                "hdfs-init-0",
+                "hdfs-namenode-0-data-owner",
+                "kafka-topics-0",
+            ]
+        )
+    )
+    assert labels["airflow-scheduler-0"]["streamstack.after"].split(",")[0] == "airflow-init-0"
+    assert "streamstack.after" not in labels["kafka-0"]
+
+
+def test_airflow_unpauses_new_dags_so_the_supervisor_and_checks_run(local: Deployment) -> None:
+    airflow = [name for name in containers(local) if name.startswith("airflow-")]
+    assert len(airflow) == 4
+    for name in airflow:
+        assert env_of(containers(local)[name])["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "False", name
+
+
+def test_airflow_init_runs_its_own_commands_rather_than_the_entrypoints_which_swallow_errors(local: Deployment) -> None:
+    init = containers(local)["airflow-init-0"]
+    assert init.inputs["command"][:2] == ["bash", "-c"]
+    assert init.inputs["command"][2].startswith("set -euo pipefail\nairflow db migrate\n")
+    assert not {"_AIRFLOW_DB_MIGRATE", "_AIRFLOW_WWW_USER_CREATE"} & set(env_of(init))
+
+
+@pytest.mark.parametrize(
+    ("kafka", "internal"),
+    [
+        ({"brokers": 1, "replicationFactor": 1, "minInsyncReplicas": 1}, 1),
+        ({"brokers": 2, "replicationFactor": 2, "minInsyncReplicas": 2}, 2),
+        ({"brokers": 3, "replicationFactor": 3, "minInsyncReplicas": 2}, 3),
+        ({"brokers": 5, "replicationFactor": 2, "minInsyncReplicas": 1}, 3),
+        ({"brokers": 5, "replicationFactor": 5, "minInsyncReplicas": 4}, 4),
+    ],
+)
+def test_every_internal_topic_of_every_client_meets_the_clusters_replication(kafka: dict, internal: int) -> None:
+    """Offsets, transaction and share-group state, and the schema registry's _schemas: each at least
+    min.insync.replicas copies (acks=all writes fail below it), at most the brokers, three if possible."""
+    from tests.fixtures.pulumi_program import run_program
+
+    by_name = containers(run_program("local", {"kafka": kafka}))
+    broker = env_of(by_name["kafka-0"])
+    min_isr = str(kafka["minInsyncReplicas"])
+    assert broker["KAFKA_MIN_INSYNC_REPLICAS"] == min_isr
+    assert {
+        name: broker[name]
+        for name in (
+            "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+            "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+            "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR",
+            "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR",
+            "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR",
+        )
+    } == {
+        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": str(internal),
+        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": str(internal),
+        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": min_isr,
+        "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR": str(internal),
+        "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR": min_isr,
+    }
+    assert env_of(by_name["schema-registry-0"])["KARAPACE_REPLICATION_FACTOR"] == str(internal)

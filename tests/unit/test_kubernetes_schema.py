@@ -10,24 +10,32 @@ import kubernetes_validate
 import pytest
 from kubernetes_validate.utils import all_versions
 
-from tests.unit.variations import ONE_BROKER_CASSANDRA_ONLY
+from tests.unit.variations import ONE_BROKER_CASSANDRA_ONLY_ON_KUBERNETES
 from tools.manifests import KUBERNETES_SCHEMA_VERSION, manifests, validate
 from tools.mock_deploy import run_program
 
-VARIATIONS: dict[str, dict[str, Any]] = {
-    "dev": {},
-    "one broker, cassandra only, optional services off": ONE_BROKER_CASSANDRA_ONLY,
-    "ingress host and class": {"kubernetes": {"ingressHost": "streamstack.example.com", "ingressClass": "nginx"}},
-    "NodePort, storage class, checkpoint volume": {
-        "kubernetes": {"uiServiceType": "NodePort", "storageClass": "standard"},
-        "streamingJob": {"checkpoint": "volume"},
-    },
+VARIATIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "dev": ("dev", {}),
+    "kind": ("kind", {}),
+    "one broker, cassandra only, optional services off": ("dev", ONE_BROKER_CASSANDRA_ONLY_ON_KUBERNETES),
+    "ingress host and class": (
+        "dev",
+        {"kubernetes": {"ingressHost": "streamstack.example.com", "ingressClass": "nginx"}},
+    ),
+    "NodePort, storage class, checkpoint volume": (
+        "dev",
+        {
+            "kubernetes": {"uiServiceType": "NodePort", "storageClass": "standard", "sharedStorageClass": "nfs-client"},
+            "streamingJob": {"checkpoint": "volume"},
+        },
+    ),
 }
 
 
 @pytest.fixture(scope="module", params=sorted(VARIATIONS))
 def documents(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
-    return manifests(run_program("dev", VARIATIONS[request.param]))
+    stack, overrides = VARIATIONS[request.param]
+    return manifests(run_program(stack, overrides))
 
 
 def test_the_schema_version_is_a_supported_kubernetes_release() -> None:

@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from components import versions
 from components.settings import ConfigError
-from tests.unit.variations import ONE_BROKER_CASSANDRA_ONLY
+from tests.unit.variations import ONE_BROKER_CASSANDRA_ONLY_ON_KUBERNETES
 from tools.mock_deploy import SECRET_TEST_VALUE, DeclaredResource, Deployment, ProgramFailedError, run_program
 
 NS = "streamstack-dev"
@@ -106,7 +105,7 @@ def dev() -> Deployment:
 
 @pytest.fixture(scope="module")
 def one_broker_minimal() -> Deployment:
-    return run_program("dev", ONE_BROKER_CASSANDRA_ONLY)
+    return run_program("dev", ONE_BROKER_CASSANDRA_ONLY_ON_KUBERNETES)
 
 
 def test_dev_runs_each_service_as_the_kind_of_workload_it_needs(dev: Deployment) -> None:
@@ -116,7 +115,7 @@ def test_dev_runs_each_service_as_the_kind_of_workload_it_needs(dev: Deployment)
         "cassandra": "StatefulSet",
         "hdfs-namenode": "StatefulSet",
         "hdfs-datanode": "StatefulSet",
-        "minio": "StatefulSet",
+        "object-store": "StatefulSet",
         "postgres": "StatefulSet",
         "spark-master": "StatefulSet",
         "streaming-job": "StatefulSet",
@@ -130,7 +129,6 @@ def test_dev_runs_each_service_as_the_kind_of_workload_it_needs(dev: Deployment)
         "kafka-topics": "Job",
         "cassandra-init": "Job",
         "hdfs-init": "Job",
-        "minio-init": "Job",
         "airflow-init": "Job",
     }
 
@@ -168,8 +166,9 @@ def test_kafka_brokers_know_their_quorum_and_advertise_their_own_pod_names(dev: 
     for i in range(3):
         identity = replica_env(kafka, i)
         assert identity["KAFKA_NODE_ID"] == str(i)
+        # Outside the cluster, broker i is reached by a port-forward to its own pod on 9094 + i.
         assert identity["KAFKA_ADVERTISED_LISTENERS"] == (
-            f"INTERNAL://{replica('kafka', i)}:9092,HOST://{replica('kafka', i)}:19092"
+            f"INTERNAL://{replica('kafka', i)}:9092,HOST://127.0.0.1:{9094 + i}"
         )
     assert container(kafka)["args"] == ["/etc/kafka/docker/run"]
     headless = objects(dev, "Service")["kafka"]["spec"]
@@ -193,7 +192,7 @@ def test_clients_get_kafka_addresses_that_the_brokers_advertise(dev: Deployment)
     assert plain_env(every["schema-registry"])["KARAPACE_BOOTSTRAP_URI"] == bootstrap
     assert plain_env(every["kafka-ui"])["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"] == bootstrap
     assert f"--bootstrap-server {bootstrap} " in container(every["kafka-topics"])["args"][0]
-    assert dev.outputs["kafkaBootstrapServers"] == ",".join(f"{replica('kafka', i)}:19092" for i in range(3))
+    assert dev.outputs["kafkaBootstrapServers"] == "127.0.0.1:9094,127.0.0.1:9095,127.0.0.1:9096"
 
 
 def test_streaming_job_is_wired_to_every_store_by_dns_name(dev: Deployment) -> None:
@@ -202,7 +201,7 @@ def test_streaming_job_is_wired_to_every_store_by_dns_name(dev: Deployment) -> N
     assert env["SPARK_MASTER_URL"] == f"spark://{replica('spark-master', 0)}:7077"
     assert env["SPARK_DRIVER_HOST"] == replica("streaming-job", 0)
     assert env["CASSANDRA_HOSTS"] == ",".join(replica("cassandra", i) for i in range(3))
-    assert env["S3_ENDPOINT"] == f"http://minio.{DOMAIN}:9000"
+    assert env["S3_ENDPOINT"] == f"http://object-store.{DOMAIN}:8333"
     assert env["HDFS_URL"] == f"hdfs://{replica('hdfs-namenode', 0)}:8020"
     assert env["CHECKPOINT_LOCATION"] == "s3a://streamstack/checkpoints/streaming-job"
     assert env["SINKS"] == "cassandra,s3,hdfs"
@@ -242,7 +241,7 @@ def test_airflow_connections_and_facts_name_kubernetes_services(dev: Deployment)
     assert facts["spark_master_url"] == f"spark://{replica('spark-master', 0)}:7077"
     assert facts["producer_image"].startswith(f"{REGISTRY}/streamstack-producer@sha256:")
     launched = json.loads(facts["kubernetes_pod_labels"])
-    for service in ("kafka", "schema-registry", "cassandra", "minio", "spark-master", "hdfs-namenode"):
+    for service in ("kafka", "schema-registry", "cassandra", "object-store", "spark-master", "hdfs-namenode"):
         assert admitted(dev, service, launched), service
     assert not admitted(dev, "kafka", {NAME: "producer"})  # a launched pod without the labels
     secrets = secret_env(scheduler)
@@ -261,11 +260,11 @@ def test_airflow_connections_and_facts_name_kubernetes_services(dev: Deployment)
 
 def test_images_are_pinned_upstream_or_pushed_and_referenced_by_digest(dev: Deployment) -> None:
     images = {name: container(o)["image"] for name, o in workloads(dev).items()}
-    assert images["kafka"] == versions.KAFKA_IMAGE
-    assert images["cassandra"] == versions.CASSANDRA_IMAGE
-    assert images["spark-master"] == versions.SPARK_IMAGE
-    # Executors run the job's code, so the workers run the job's own image.
-    assert images["spark-worker"] == images["streaming-job"]
+    assert images["kafka"] == "apache/kafka:4.1.1"
+    assert images["cassandra"] == "cassandra:4.1.11-bookworm"
+    assert images["object-store"] == "chrislusf/seaweedfs:4.44"
+    # Executors run the job's code, so the Spark daemons run the job's own image (the stack's one Spark).
+    assert images["spark-worker"] == images["spark-master"] == images["streaming-job"]
     repositories = {"producer": "producer", "streaming-job": "streaming-job", "airflow-scheduler": "airflow"}
     for service, repository in repositories.items():
         assert images[service].startswith(f"{REGISTRY}/streamstack-{repository}@sha256:"), service
@@ -296,21 +295,68 @@ def test_every_container_is_probed_bounded_and_unprivileged(dev: Deployment) -> 
         assert spec["securityContext"]["allowPrivilegeEscalation"] is False, name
         assert spec["securityContext"]["capabilities"]["drop"] == ["ALL"], name
         assert pod(workload)["spec"]["enableServiceLinks"] is False, name
-        probes = {"startupProbe", "readinessProbe", "livenessProbe"} & set(spec)
-        assert probes == (set() if workload["kind"] == "Job" else {"startupProbe", "readinessProbe", "livenessProbe"})
+        if workload["kind"] == "Job":
+            assert not {"startupProbe", "readinessProbe", "livenessProbe"} & set(spec), name
+        else:
+            assert "readinessProbe" in spec, name
     kafka = container(objects(dev, "StatefulSet")["kafka"])
     assert kafka["resources"] == {
         "requests": {"cpu": "500m", "memory": "768Mi"},
         "limits": {"cpu": "1000m", "memory": "768Mi"},
     }
-    assert kafka["livenessProbe"]["failureThreshold"] == 10
+    assert kafka["livenessProbe"] == {"tcpSocket": {"port": 9092}, "periodSeconds": 15, "failureThreshold": 10}
     assert kafka["startupProbe"]["failureThreshold"] == 12  # 20 s start period at 15 s, then 10 retries
     kafka_pod = pod(objects(dev, "StatefulSet")["kafka"])["spec"]["securityContext"]
     assert (kafka_pod["runAsUser"], kafka_pod["runAsGroup"], kafka_pod["runAsNonRoot"]) == (1000, 1000, True)
 
 
+HEARTBEAT = 'test -n "$(find /tmp/streamstack/healthy -mmin -2 2>/dev/null)"'
+CHEAP_LIVENESS = {
+    # A port that answers, where the thorough check is a JVM or Python CLI, or waits out safe mode.
+    "kafka": {"tcpSocket": {"port": 9092}},
+    "hdfs-namenode": {"tcpSocket": {"port": 8020}},
+    "schema-registry": {"tcpSocket": {"port": 8081}},
+    "spark-master": {"tcpSocket": {"port": 7077}},
+    "spark-worker": {"tcpSocket": {"port": 8081}},
+    "object-store": {"tcpSocket": {"port": 8333}},
+    # A thorough check that is cheap already: a shell built-in, a small HTTP client, a file's age.
+    "cassandra": {"exec": {"command": ["/bin/sh", "-c", "bash -c '</dev/tcp/127.0.0.1/9042'"]}},
+    "hdfs-datanode": {"exec": {"command": ["/bin/sh", "-c", "bash -c '</dev/tcp/127.0.0.1/9866'"]}},
+    "kafka-ui": {"exec": {"command": ["/bin/sh", "-c", "wget -q -O /dev/null http://localhost:8080/actuator/health"]}},
+    "postgres": {"exec": {"command": ["/bin/sh", "-c", "pg_isready -h 127.0.0.1 -U airflow -d airflow"]}},
+    "producer": {"exec": {"command": ["/bin/sh", "-c", HEARTBEAT]}},
+    "streaming-job": {"exec": {"command": ["/bin/sh", "-c", HEARTBEAT]}},
+    "airflow-api-server": {
+        "exec": {"command": ["/bin/sh", "-c", "curl --fail --silent http://localhost:8080/api/v2/version"]}
+    },
+    "airflow-scheduler": {"exec": {"command": ["/bin/sh", "-c", "curl --fail --silent http://localhost:8974/health"]}},
+}
+
+
+def test_liveness_is_cheap_and_readiness_thorough(dev: Deployment) -> None:
+    long_running = {name: container(w) for name, w in workloads(dev).items() if w["kind"] != "Job"}
+    alive = {
+        name: {key: value for key, value in spec["livenessProbe"].items() if key in ("tcpSocket", "exec")}
+        for name, spec in long_running.items()
+        if "livenessProbe" in spec
+    }
+    assert alive == CHEAP_LIVENESS
+    for name, spec in long_running.items():
+        startup = {key: value for key, value in spec.get("startupProbe", {}).items() if key in ("tcpSocket", "exec")}
+        assert startup == alive.get(name, {}), name
+    # The dag-processor has no port and only a heavy check: no liveness probe, readiness only.
+    assert "livenessProbe" not in long_running["airflow-dag-processor"]
+    readiness = {
+        name: spec["readinessProbe"].get("exec", {}).get("command", [""])[-1] for name, spec in long_running.items()
+    }
+    assert readiness["kafka"].endswith("kafka-broker-api-versions.sh --bootstrap-server localhost:9092 > /dev/null")
+    assert readiness["hdfs-namenode"] == "/opt/hadoop/bin/hdfs dfsadmin -safemode get | grep -q OFF"
+    assert readiness["airflow-dag-processor"] == "airflow jobs check --job-type DagProcessorJob --local"
+    assert "schema_registry_ready" in readiness["schema-registry"]
+
+
 def test_stateful_services_claim_storage_of_the_configured_size(dev: Deployment) -> None:
-    for name in ("kafka", "cassandra", "hdfs-namenode", "hdfs-datanode", "minio", "postgres"):
+    for name in ("kafka", "cassandra", "hdfs-namenode", "hdfs-datanode", "object-store", "postgres"):
         (claim,) = objects(dev, "StatefulSet")[name]["spec"]["volumeClaimTemplates"]
         assert claim["spec"]["resources"]["requests"]["storage"] == "20Gi", name
         assert claim["spec"]["accessModes"] == ["ReadWriteOnce"], name
@@ -335,7 +381,6 @@ def test_network_policies_admit_the_services_that_talk_and_no_others(dev: Deploy
         ("schema-registry", "kafka-ui"),
         ("cassandra", "cassandra-init"),
         ("cassandra", "streaming-job"),
-        ("minio", "minio-init"),
         ("hdfs-namenode", "hdfs-datanode"),
         ("hdfs-namenode", "hdfs-init"),
         ("spark-master", "spark-worker"),
@@ -347,7 +392,7 @@ def test_network_policies_admit_the_services_that_talk_and_no_others(dev: Deploy
         # Executors run the streaming job's code on the workers: they read Kafka and write the sinks.
         ("kafka", "spark-worker"),
         ("cassandra", "spark-worker"),
-        ("minio", "spark-worker"),
+        ("object-store", "spark-worker"),
         ("hdfs-namenode", "spark-worker"),
         ("hdfs-datanode", "spark-worker"),
     ]
@@ -355,7 +400,7 @@ def test_network_policies_admit_the_services_that_talk_and_no_others(dev: Deploy
         ("cassandra", "producer"),
         ("postgres", "producer"),
         ("postgres", "kafka-ui"),
-        ("minio", "kafka"),
+        ("object-store", "kafka"),
         ("streaming-job", "producer"),
         ("airflow-api-server", "producer"),
         ("postgres", "spark-worker"),
@@ -368,7 +413,7 @@ def test_published_ports_are_open_to_people_and_services_stay_cluster_internal(d
     policy = objects(dev, "NetworkPolicy")["kafka-ui"]["spec"]
     assert {"ports": [{"port": 8080, "protocol": "TCP"}]} in policy["ingress"]
     assert all(s["spec"].get("type", "ClusterIP") == "ClusterIP" for s in objects(dev, "Service").values())
-    assert dev.outputs["kafkaUiUrl"] == f"http://kafka-ui.{DOMAIN}:8080"
+    assert dev.outputs["kafkaUiUrl"] == "http://127.0.0.1:8082"
 
 
 def test_node_port_services_publish_the_ui_ports_when_asked() -> None:
@@ -376,7 +421,7 @@ def test_node_port_services_publish_the_ui_ports_when_asked() -> None:
     published = {n: o["spec"] for n, o in objects(deployment, "Service").items() if n.endswith("-published")}
     assert published["kafka-ui-published"]["type"] == "NodePort"
     assert published["kafka-ui-published"]["ports"] == [{"name": "http", "port": 8080, "targetPort": 8080}]
-    assert [p["port"] for p in published["minio-published"]["ports"]] == [9000, 9001]
+    assert [p["port"] for p in published["object-store-published"]["ports"]] == [8333, 23646]
     assert "producer-published" not in published and "postgres-published" not in published
 
 
@@ -432,11 +477,14 @@ def test_one_broker_and_components_off(one_broker_minimal: Deployment) -> None:
     assert objects(one_broker_minimal, "Role") == {}  # nothing launches pods without Airflow
 
 
-def test_a_checkpoint_volume_is_one_shared_claim_seen_by_driver_and_executors() -> None:
-    deployment = run_program("dev", {"streamingJob": {"checkpoint": "volume"}})
+def test_a_checkpoint_volume_is_one_shared_claim_of_the_shared_storage_class() -> None:
+    deployment = run_program(
+        "dev", {"streamingJob": {"checkpoint": "volume"}, "kubernetes": {"sharedStorageClass": "nfs-client"}}
+    )
     claims = objects(deployment, "PersistentVolumeClaim")
     assert list(claims) == ["checkpoints"]
     assert claims["checkpoints"]["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert claims["checkpoints"]["spec"]["storageClassName"] == "nfs-client"
     for name in ("streaming-job", "spark-worker"):
         volumes = pod(workloads(deployment)[name])["spec"]["volumes"]
         assert {"name": "checkpoints", "persistentVolumeClaim": {"claimName": "checkpoints"}} in volumes, name
@@ -464,7 +512,7 @@ def test_an_ingress_host_routes_every_ui_by_its_own_name() -> None:
         "airflow-api-server",
         "hdfs-namenode",
         "kafka-ui",
-        "minio",
+        "object-store",
         "schema-registry",
         "spark-master",
         "streaming-job",
@@ -485,9 +533,9 @@ def test_an_ingress_host_routes_every_ui_by_its_own_name() -> None:
             },
         }
     ]
-    assert [rule["host"] for rule in ingresses["minio"]["spec"]["rules"]] == [
-        "minio-api.streamstack.example.com",
-        "minio-console.streamstack.example.com",
+    assert [rule["host"] for rule in ingresses["object-store"]["spec"]["rules"]] == [
+        "object-store-api.streamstack.example.com",
+        "object-store-console.streamstack.example.com",
     ]
     published = objects(deployment, "Service")["kafka-ui-published"]["spec"]
     assert (published["type"], published["ports"]) == (
@@ -506,3 +554,68 @@ def test_no_component_knows_which_target_it_runs_on() -> None:
         source = module.read_text()
         for marker in ("pulumi_docker", "pulumi_kubernetes", "settings.target", '"kubernetes"', '"docker"'):
             assert marker not in source, f"{module.name} mentions {marker}"
+
+
+def test_a_cold_deploy_waits_for_each_workload_as_long_as_its_pods_start(dev: Deployment) -> None:
+    # 3 Cassandra nodes join one at a time, each given its start period and 30 retries of 10 s, after
+    # an image pull: far beyond pulumi-kubernetes' default 10 minutes.
+    timeouts = {
+        (r.inputs["kind"], r.inputs["metadata"]["name"]): r.timeouts
+        for r in dev.resources
+        if r.type.startswith("kubernetes:") and r.inputs["kind"] in ("StatefulSet", "Deployment", "Job", "Service")
+    }
+    assert timeouts[("StatefulSet", "cassandra")] == {"create": "1380s", "update": "1380s"}
+    assert timeouts[("StatefulSet", "kafka")] == {"create": "470s", "update": "470s"}
+    assert timeouts[("Job", "cassandra-init")] == {"create": "1200s", "update": "1200s"}
+    for (kind, name), timeout in timeouts.items():
+        if kind == "Service":
+            workload = next(t for (k, n), t in timeouts.items() if n == name and k != "Service")
+            assert timeout == workload, name
+
+
+def test_services_are_created_with_their_workload_once_its_dependencies_are_ready(dev: Deployment) -> None:
+    """pulumi-kubernetes awaits a Service's endpoints: declared early, it would wait on pods that are
+    deliberately started after Kafka, Cassandra, HDFS, the object store and airflow-init."""
+    kinds = ("StatefulSet", "Deployment")
+    resources = {
+        (r.inputs["kind"], r.inputs["metadata"]["name"]): r for r in dev.resources if r.type.startswith("kubernetes:")
+    }
+    checked = []
+    for (kind, name), service in resources.items():
+        if kind != "Service" or name.endswith("-published"):
+            continue
+        workload = next(resources[(k, name)] for k in kinds if (k, name) in resources)
+        waits_for = {urn for urn in workload.dependencies if ":apps/v1:" in urn or ":batch/v1:Job" in urn}
+        assert waits_for <= set(service.dependencies), name
+        if waits_for:
+            checked.append(name)
+    by_name = {
+        (r.inputs["kind"], r.inputs["metadata"]["name"]): r for r in dev.resources if r.type.startswith("kubernetes:")
+    }
+    api_server = short(by_name[("Service", "airflow-api-server")].dependencies)
+    assert {"airflow-init", "kafka", "cassandra", "hdfs-datanode", "object-store"} <= api_server
+    assert {"schema-registry", "streaming-job", "spark-worker", "hdfs-datanode", "airflow-api-server"} <= set(checked)
+
+
+def short(urns: list[str]) -> set[str]:
+    return {urn.split("::")[-1] for urn in urns}
+
+
+def test_external_clients_reach_every_broker_through_the_port_forwards_listed(dev: Deployment) -> None:
+    forwards = dev.outputs["portForwardCommands"].splitlines()
+    kafka = objects(dev, "StatefulSet")["kafka"]
+    for i in range(3):
+        advertised = replica_env(kafka, i)["KAFKA_ADVERTISED_LISTENERS"].split(",")[1]
+        host_port = int(advertised.rsplit(":", 1)[1])
+        assert f"kubectl -n {NS} port-forward pod/kafka-{i} {host_port}:19092" in forwards
+    assert f"kubectl -n {NS} port-forward svc/kafka-ui 8082:8080" in forwards
+    assert len(forwards) == len(set(forwards)) == 12
+
+
+def test_a_checkpoint_volume_without_a_shared_storage_class_is_refused() -> None:
+    with pytest.raises(ProgramFailedError) as failure:
+        run_program("dev", {"streamingJob": {"checkpoint": "volume"}})
+    assert isinstance(failure.value.error, ConfigError)
+    assert failure.value.error.key == "streamingJob.checkpoint"
+    assert "kubernetes.sharedStorageClass" in str(failure.value.error)
+    assert failure.value.declared == []

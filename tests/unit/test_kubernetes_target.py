@@ -7,13 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from components.service import HealthCheck, Port, Resources, ServiceSpec, Volume
+from components import versions
+from components.image_facts import User
+from components.service import HealthCheck, Image, Lifecycle, Port, Resources, ServiceSpec, Volume
 from components.targets.kubernetes import (
     REPLICA_SCRIPT_NAME,
     config_map_key,
     container_command,
     container_security_context,
     content_hash,
+    deploy_timeout_seconds,
     directory_files,
     needs_identity,
     pod_security_context,
@@ -22,10 +25,11 @@ from components.targets.kubernetes import (
 )
 
 SMALL = Resources(memory_mib=256, cpu=0.25)
+PYTHON = versions.PYTHON
 
 
 def spec(**fields: object) -> ServiceSpec:
-    return ServiceSpec(name="svc", image="image:1", resources=SMALL, **fields)
+    return ServiceSpec(name="svc", image=Image("image:1", PYTHON), resources=SMALL, **fields)
 
 
 def run_as(command: list[str], hostname: str) -> subprocess.CompletedProcess[str]:
@@ -55,43 +59,57 @@ def test_without_per_replica_environment_the_command_is_untouched() -> None:
     assert container_command(spec(args=["server"])) == (None, ["server"])
 
 
-def test_probes_follow_the_health_check_and_fall_back_to_the_first_port() -> None:
-    health = HealthCheck("true", interval_seconds=10, timeout_seconds=3, retries=5, start_period_seconds=25)
-    checks = probes(health, [])
-    assert checks["startup_probe"]["failure_threshold"] == 3 + 5
-    assert checks["liveness_probe"] == {
-        "exec": {"command": ["/bin/sh", "-c", "true"]},
+def test_readiness_runs_the_check_and_liveness_only_a_cheap_one() -> None:
+    heavy = HealthCheck("heavy-cli", interval_seconds=10, timeout_seconds=3, retries=5, start_period_seconds=25)
+    checks = probes(heavy, [Port("rpc", 8020), Port("ui", 9870)])
+    assert checks["readiness_probe"] == {
+        "exec": {"command": ["/bin/sh", "-c", "heavy-cli"]},
         "period_seconds": 10,
         "timeout_seconds": 3,
-        "failure_threshold": 5,
+        "failure_threshold": 3,
     }
+    assert checks["liveness_probe"] == {"tcp_socket": {"port": 8020}, "period_seconds": 10, "failure_threshold": 5}
+    assert checks["startup_probe"] == {"tcp_socket": {"port": 8020}, "period_seconds": 10, "failure_threshold": 3 + 5}
+    cheap = HealthCheck("cheap-file-age", interval_seconds=30, retries=4, start_period_seconds=60, cheap=True)
+    assert probes(cheap, [Port("http", 8080)])["liveness_probe"]["exec"] == {
+        "command": ["/bin/sh", "-c", "cheap-file-age"]
+    }
+    assert set(probes(heavy, [])) == {"readiness_probe"}  # no port, no cheap check: no liveness at all
     assert probes(None, [Port("http", 8080)])["readiness_probe"]["tcp_socket"] == {"port": 8080}
     with pytest.raises(ValueError, match="health check or a port"):
         probes(None, [])
 
 
-def test_quantities_request_the_share_and_cap_memory_there() -> None:
-    assert quantities(Resources(memory_mib=640, cpu=0.25, jvm_heap_mib=256)) == {
-        "requests": {"cpu": "250m", "memory": "640Mi"},
-        "limits": {"cpu": "500m", "memory": "640Mi"},
+def test_pulumi_awaits_a_workload_for_its_whole_ordered_start() -> None:
+    health = HealthCheck("true", interval_seconds=10, retries=30, start_period_seconds=60)
+    assert deploy_timeout_seconds(spec(health=health, replicas=3, ordered_start=True)) == 300 + 3 * (60 + 300)
+    assert deploy_timeout_seconds(spec(health=health, replicas=3)) == 300 + 60 + 300
+    assert deploy_timeout_seconds(spec(lifecycle=Lifecycle.ONE_SHOT)) == 300 + 900
+
+
+def test_quantities_request_the_share_and_cap_memory_there_while_cpu_bursts_to_at_least_one_core() -> None:
+    assert quantities(Resources(memory_mib=640, cpu=0.1, jvm_heap_mib=256)) == {
+        "requests": {"cpu": "100m", "memory": "640Mi"},
+        "limits": {"cpu": "1000m", "memory": "640Mi"},
     }
+    assert quantities(Resources(memory_mib=1248, cpu=2.0))["limits"] == {"cpu": "4000m", "memory": "1248Mi"}
 
 
 @pytest.mark.parametrize(
     ("user", "expected"),
     [
         (None, {}),
-        ("185", {"run_as_user": 185, "run_as_group": 185, "fs_group": 185, "run_as_non_root": True}),
-        ("50000:0", {"run_as_user": 50000, "run_as_group": 0, "fs_group": 0, "run_as_non_root": True}),
-        ("0:0", {"run_as_user": 0, "run_as_group": 0, "fs_group": 0, "run_as_non_root": False}),
+        (User(185, 186), {"run_as_user": 185, "run_as_group": 186, "fs_group": 186, "run_as_non_root": True}),
+        (User(50000, 0), {"run_as_user": 50000, "run_as_group": 0, "fs_group": 0, "run_as_non_root": True}),
+        (User(0, 0), {"run_as_user": 0, "run_as_group": 0, "fs_group": 0, "run_as_non_root": False}),
     ],
 )
-def test_pods_run_as_the_configured_user(user: str | None, expected: dict[str, object]) -> None:
+def test_pods_run_as_the_configured_user(user: User | None, expected: dict[str, object]) -> None:
     assert pod_security_context(user) == {"seccomp_profile": {"type": "RuntimeDefault"}, **expected}
 
 
 def test_only_images_that_start_as_root_keep_the_capabilities_to_hand_over() -> None:
-    assert container_security_context("1000:1000")["capabilities"] == {"drop": ["ALL"]}
+    assert container_security_context(User(1000, 1000))["capabilities"] == {"drop": ["ALL"]}
     assert container_security_context(None)["capabilities"] == {
         "drop": ["ALL"],
         "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],

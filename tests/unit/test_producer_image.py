@@ -39,6 +39,7 @@ def test_every_copied_path_exists_relative_to_the_repository_root():
     assert sources == [
         "workloads/producer/requirements.txt",
         "workloads/__init__.py",
+        "workloads/health.py",
         "workloads/contract/",
         "workloads/producer/",
     ]

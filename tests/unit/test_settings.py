@@ -118,6 +118,9 @@ INVALID = [
         "2048m",
         "must fit spark.workerMemory (768m)",
     ),
+    # Spark refuses less than 450 MiB for a driver or an executor (INVALID_DRIVER_MEMORY).
+    ({"streamingJob": {"driverMemory": "449m"}}, "streamingJob.driverMemory", "449m", "must be at least 450m"),
+    ({"streamingJob": {"executorMemory": "384m"}}, "streamingJob.executorMemory", "384m", "must be at least 450m"),
     ({"streamingJob": {"triggerInterval": "soon"}}, "streamingJob.triggerInterval", "soon", "must look like"),
     ({"kafka": "three brokers"}, "kafka", "three brokers", "must be a mapping of settings"),
 ]

@@ -21,7 +21,7 @@ FULL_ENVIRONMENT = {
     "CASSANDRA_TABLE": "user_events",
     "CASSANDRA_USERNAME": "writer",
     "CASSANDRA_PASSWORD": "cassandra-secret",
-    "S3_ENDPOINT": "http://minio:9000",
+    "S3_ENDPOINT": "http://object-store:8333",
     "S3_BUCKET": "lake",
     "S3_ACCESS_KEY": "access",
     "S3_SECRET_KEY": "s3-secret",
@@ -85,8 +85,8 @@ def test_a_checkpoint_on_s3_keeps_s3_credentials_without_the_s3_sink() -> None:
     config = parse_config(["--sinks", "hdfs"], FULL_ENVIRONMENT)
 
     assert config.checkpoint_location == "s3a://lake/checkpoints/streaming-job"
-    assert config.s3 is not None and config.s3.endpoint == "http://minio:9000"
-    assert spark_conf(config)["spark.hadoop.fs.s3a.endpoint"] == "http://minio:9000"
+    assert config.s3 is not None and config.s3.endpoint == "http://object-store:8333"
+    assert spark_conf(config)["spark.hadoop.fs.s3a.endpoint"] == "http://object-store:8333"
     assert sorted(batch_writer_from_config(config).event_sinks) == ["hdfs"]
     environment = {key: value for key, value in FULL_ENVIRONMENT.items() if key != "S3_ENDPOINT"}
     with pytest.raises(ConfigError, match=r"S3_ENDPOINT \(or --s3-endpoint\) must be set for the checkpoint on S3"):
@@ -155,6 +155,6 @@ def test_spark_settings_follow_the_configuration() -> None:
         "512m",
     )
     assert conf["spark.sql.session.timeZone"] == "UTC"
-    assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://minio:9000"
+    assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://object-store:8333"
     assert conf["spark.hadoop.fs.s3a.path.style.access"] == "true"
     assert conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "false"

@@ -12,3 +12,9 @@ ONE_BROKER_CASSANDRA_ONLY: dict[str, Any] = {
     "objectStore": {"enabled": False},
     "airflow": {"enabled": False},
 }
+
+# On Kubernetes, a checkpoint volume (the only checkpoint store left here) needs a ReadWriteMany class.
+ONE_BROKER_CASSANDRA_ONLY_ON_KUBERNETES: dict[str, Any] = {
+    **ONE_BROKER_CASSANDRA_ONLY,
+    "kubernetes": {"sharedStorageClass": "nfs-client"},
+}

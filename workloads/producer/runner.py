@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from workloads.contract import ValidationError, encode_event
+from workloads.health import touch_heartbeat
 from workloads.producer.kafka_sink import DeliveryCounts
 from workloads.producer.sources import ProfileSource
 from workloads.producer.transform import to_event
@@ -103,11 +104,6 @@ def made_progress(previous: DeliveryCounts, current: DeliveryCounts) -> bool:
     return current.delivered > previous.delivered or current.in_flight == 0
 
 
-def touch(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch()
-
-
 def _reason_kind(reason: str) -> str:
     """The field part of a rejection reason (`latitude: ...` -> `latitude`), for grouping counts."""
     return reason.split(":", 1)[0]
@@ -130,7 +126,7 @@ class ProgressReporter:
         current = dataclasses.replace(counts)
         self._report(progress_line(self._last_counts, current, rejected, elapsed))
         if self._health_file is not None and made_progress(self._last_counts, current):
-            touch(self._health_file)
+            touch_heartbeat(self._health_file)
         self._last_at, self._last_counts = now, current
 
 

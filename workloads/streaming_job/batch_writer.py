@@ -17,6 +17,7 @@ from pathlib import Path
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 
+from workloads.health import touch_heartbeat
 from workloads.streaming_job import cassandra_sink
 from workloads.streaming_job.config import JobConfig
 from workloads.streaming_job.parquet_sink import ParquetSink
@@ -95,7 +96,7 @@ class BatchWriter:
         self.last_report = report
         log.info(report.log_line())
         if self.health_file is not None:
-            self.health_file.touch()
+            touch_heartbeat(self.health_file)
 
 
 def batch_writer_from_config(config: JobConfig) -> BatchWriter:

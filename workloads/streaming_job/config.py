@@ -88,7 +88,7 @@ _OPTIONS: tuple[tuple[str, str | None, str | None, str], ...] = (
     ("--cassandra-username", "CASSANDRA_USERNAME", None, "Cassandra user"),
     ("--cassandra-password", "CASSANDRA_PASSWORD", None, "Cassandra password"),
     ("--cassandra-concurrency", None, "256", "in-flight writes per executor task"),
-    ("--s3-endpoint", "S3_ENDPOINT", None, "S3/MinIO endpoint URL (path-style access)"),
+    ("--s3-endpoint", "S3_ENDPOINT", None, "S3 endpoint URL (path-style access)"),
     ("--s3-bucket", "S3_BUCKET", None, "bucket for events, dead letters and (optionally) checkpoints"),
     ("--s3-access-key", "S3_ACCESS_KEY", None, "S3 access key"),
     ("--s3-secret-key", "S3_SECRET_KEY", None, "S3 secret key"),
@@ -99,7 +99,13 @@ _OPTIONS: tuple[tuple[str, str | None, str | None, str], ...] = (
     ("--shuffle-partitions", "SHUFFLE_PARTITIONS", "4", "spark.sql.shuffle.partitions"),
     ("--executor-memory", "EXECUTOR_MEMORY", "1g", "spark.executor.memory"),
     ("--executor-cores", "EXECUTOR_CORES", "1", "spark.executor.cores"),
-    ("--driver-memory", "DRIVER_MEMORY", "1g", "spark.driver.memory"),
+    (
+        "--driver-memory",
+        "DRIVER_MEMORY",
+        "1g",
+        "driver heap; it takes effect through the image's entrypoint (spark-submit --driver-memory), as a"
+        " running driver cannot be resized",
+    ),
     ("--health-file", "HEALTH_FILE", None, "file touched while the query is active"),
     ("--dedupe-watermark", None, "1 hour", "how long an event id is remembered for de-duplication"),
     ("--starting-offsets", None, "earliest", "where a query without a checkpoint starts"),

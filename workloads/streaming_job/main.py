@@ -18,6 +18,7 @@ from pathlib import Path
 from pyspark.errors import StreamingQueryException
 from pyspark.sql.streaming import StreamingQuery
 
+from workloads.health import touch_heartbeat
 from workloads.streaming_job.batch_writer import BatchWriter, batch_writer_from_config
 from workloads.streaming_job.config import ConfigError, describe, parse_config
 from workloads.streaming_job.session import build_session, read_kafka, start_query
@@ -28,18 +29,14 @@ _POLL_INTERVAL_S = 2
 _MAX_BACKOFF_S = 60
 
 
-def _touch(health_file: Path | None) -> None:
-    if health_file is not None:
-        health_file.touch()
-
-
 def wait_while_active(query: StreamingQuery, health_file: Path | None, stop_requested: Callable[[], bool]) -> None:
     """Block until the query ends, touching the health file; stop it when asked to."""
     while query.isActive:
         if stop_requested():
             query.stop()
             return
-        _touch(health_file)
+        if health_file is not None:
+            touch_heartbeat(health_file)
         try:
             query.awaitTermination(_POLL_INTERVAL_S)
         except StreamingQueryException:
