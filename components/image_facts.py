@@ -185,8 +185,11 @@ def _rows(facts: ImageFacts) -> list[tuple[str, Fact[object]]]:
     return rows
 
 
-def render_facts(upstream: Iterable[ImageFacts], built: Iterable[BuiltImage]) -> str:
-    """Markdown of every image's facts, each with its source; unconfirmed facts are marked."""
+def render_facts(
+    upstream: Iterable[ImageFacts], built: Iterable[BuiltImage], providers: Mapping[str, Fact[str]]
+) -> str:
+    """Markdown of every image's facts and the providers' semantics, each with its source; unconfirmed
+    facts are marked."""
     lines = [
         "# Image facts",
         "",
@@ -202,4 +205,9 @@ def render_facts(upstream: Iterable[ImageFacts], built: Iterable[BuiltImage]) ->
             mark = "" if fact.confirmed else " **unconfirmed**"
             lines.append(f"| {name} | {_describe(fact.value)}{mark} | {fact.source} |".replace("\n", " "))
         lines += [*(f"- {note}" for note in facts.notes), ""]
-    return "\n".join(lines)
+    lines += ["## What the targets rely on of the Pulumi providers", "", "| what | behaviour | source |"]
+    lines.append("| --- | --- | --- |")
+    for name, fact in providers.items():
+        mark = "" if fact.confirmed else " **unconfirmed**"
+        lines.append(f"| {name} | {fact.value}{mark} | {fact.source} |")
+    return "\n".join([*lines, ""])

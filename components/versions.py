@@ -716,6 +716,53 @@ AIRFLOW_IMAGE = BuiltImage(
     ),
 )
 
+# --- what the targets rely on of the Pulumi providers (requirements.txt pins the SDKs) ---------------------
+_TF_DOCKER = "kreuzwerker/terraform-provider-docker"
+_CONTAINER_FUNCS = "internal/provider/resource_docker_container_funcs.go"
+_K8S_AWAIT = "provider/pkg/await"
+PROVIDER_FACTS: dict[str, Fact[str]] = {
+    "pulumi-docker Container, attach=True": Fact(
+        "waits for the container to stop and records exitCode, but never fails on a non-zero one",
+        Source(
+            _TF_DOCKER, "v4.5.0", _CONTAINER_FUNCS, "pulumi-docker 5.2.0 wraps a later release; unchanged since 3.0"
+        ),
+        confirmed=False,
+    ),
+    "pulumi-docker Container, wait=True": Fact(
+        "polls the health status until healthy or wait_timeout; fails at once without a health check",
+        Source(_TF_DOCKER, "v4.5.0", _CONTAINER_FUNCS),
+        confirmed=False,
+    ),
+    "pulumi-docker Container, image": Fact(
+        "a changed image replaces the container (ForceNew, delete before replace)",
+        Source(_TF_DOCKER, "v4.5.0", "internal/provider/resource_docker_container.go"),
+        confirmed=False,
+    ),
+    "pulumi-docker Image, skip_push=True": Fact(
+        "repoDigest is the built image's id, so it changes with every rebuild; imageName never does",
+        Source("pulumi/pulumi-docker", "237b7899", "provider/image.go", "the SDK 5.2.0's image.py is identical"),
+    ),
+    "pulumi-kubernetes Job": Fact(
+        "awaited until Complete; fails at once on BackoffLimitExceeded or DeadlineExceeded",
+        Source("pulumi/pulumi-kubernetes", "94977969d", f"{_K8S_AWAIT}/checker/job/check.go", "4.32+; SDK 4.34.2"),
+        confirmed=False,
+    ),
+    "pulumi-kubernetes Service": Fact(
+        "awaited until no endpoint is not-ready after a 10 s settle; headless Services are not awaited",
+        Source("pulumi/pulumi-kubernetes", "94977969d", f"{_K8S_AWAIT}/service.go"),
+        confirmed=False,
+    ),
+    "pulumi-kubernetes timeouts": Fact(
+        "10 minutes per create or update unless customTimeouts say otherwise",
+        Source("pulumi/pulumi-kubernetes", "94977969d", f"{_K8S_AWAIT}/await.go"),
+        confirmed=False,
+    ),
+    "kind's default storage class": Fact(
+        "local-path hostPath volumes, created mode 0777 (fsGroup is not applied); ReadWriteOnce only",
+        Source("kubernetes-sigs/kind", "v0.32.0", "pkg/build/nodeimage/const_storage.go", "local-path v0.0.34"),
+    ),
+}
+
 UPSTREAM: dict[str, ImageFacts] = {
     image.reference: image
     for image in (PYTHON, KAFKA, KARAPACE, KAFKA_UI, HADOOP, CASSANDRA, POSTGRES, SEAWEEDFS, AIRFLOW)
@@ -727,7 +774,7 @@ def facts_table() -> str:
     """docs/image-facts.md: every image's facts with their sources, unconfirmed ones marked."""
     from components.image_facts import render_facts
 
-    return render_facts(UPSTREAM.values(), BUILT.values())
+    return render_facts(UPSTREAM.values(), BUILT.values(), PROVIDER_FACTS)
 
 
 if __name__ == "__main__":

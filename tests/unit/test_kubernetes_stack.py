@@ -619,3 +619,21 @@ def test_a_checkpoint_volume_without_a_shared_storage_class_is_refused() -> None
     assert failure.value.error.key == "streamingJob.checkpoint"
     assert "kubernetes.sharedStorageClass" in str(failure.value.error)
     assert failure.value.declared == []
+
+
+def test_init_jobs_fail_the_deployment_as_the_provider_awaits_them(dev: Deployment) -> None:
+    """pulumi-kubernetes fails a Job on BackoffLimitExceeded (docs/image-facts.md): every Job has a
+    backoff limit, none skips the await, and what needs a Job's work depends on the Job itself."""
+    jobs = {r.inputs["metadata"]["name"]: r for r in dev.resources if r.type == "kubernetes:batch/v1:Job"}
+    assert sorted(jobs) == ["airflow-init", "cassandra-init", "hdfs-init", "kafka-topics"]
+    for name, job in jobs.items():
+        assert job.inputs["spec"]["backoffLimit"] == 4, name
+        assert "pulumi.com/skipAwait" not in job.inputs["metadata"].get("annotations", {}), name
+    needs = {"producer": "kafka-topics", "streaming-job": "cassandra-init", "airflow-scheduler": "airflow-init"}
+    for workload, job in needs.items():
+        deployed = next(
+            r
+            for r in dev.resources
+            if r.type.startswith("kubernetes:apps") and r.inputs["metadata"]["name"] == workload
+        )
+        assert jobs[job].urn in deployed.dependencies, workload
