@@ -13,6 +13,8 @@ import pytest
 
 from tests.fixtures.airflow import DAGS_FOLDER, AirflowInstallation
 
+pytestmark = pytest.mark.integration  # a real Airflow, installed by the suite
+
 FACTS: dict[str, Any] = {
     "target": "docker",
     "events_topic": "user-events",
@@ -167,3 +169,65 @@ def test_every_airflow_option_the_deployment_sets_is_one_the_pinned_airflow_know
         check=True,
     )
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+_CONNECTIONS = """
+import json, sys
+from airflow.models.connection import Connection
+found = {}
+for conn_id in sys.argv[1:]:
+    c = Connection.get_connection_from_secrets(conn_id)
+    found[conn_id] = {"type": c.conn_type, "host": c.host, "port": c.port, "login": c.login, "schema": c.schema,
+                      "extra": c.extra_dejson}
+print(json.dumps(found))
+"""
+
+
+@pytest.mark.parametrize("stack", ["local", "dev"])
+def test_the_dags_load_the_programs_own_variable_and_connections(airflow: AirflowInstallation, stack: str):
+    """The Variable and Connections exactly as the Pulumi program hands them to Airflow, on both
+    targets: the DAG files import, place the producer where the program says, and every connection
+    the DAGs use resolves in Airflow with the fields the DAGs read."""
+    import subprocess
+
+    from tests.unit.test_program_dag_contract import airflow_env
+    from tools.mock_deploy import run_program
+
+    declared = run_program(stack)
+    handed = {name: value for name, value in airflow_env(declared).items() if name.startswith("AIRFLOW_")}
+    described = airflow.describe_dags(
+        {k: v for k, v in handed.items() if k.startswith(("AIRFLOW_VAR_", "AIRFLOW_CONN_"))}
+    )
+    assert described["import_errors"] == {}
+    assert set(described["dags"]) == set(DAG_FILES)
+    facts = json.loads(handed["AIRFLOW_VAR_STREAMSTACK_DEPLOYMENT"])
+    placement = described["dags"]["streamstack_ingestion"]["tasks"]["produce_events"]["placement"]
+    assert placement["image"] == facts["producer_image"]
+    if stack == "local":
+        assert placement["network_mode"] == "streamstack-local"
+    else:
+        assert placement["namespace"] == "streamstack-dev"
+        assert placement["labels"] == json.loads(facts["kubernetes_pod_labels"])
+
+    conn_ids = [
+        "streamstack_kafka",
+        "streamstack_spark",
+        "streamstack_cassandra",
+        "streamstack_s3",
+        "streamstack_webhdfs",
+    ]
+    done = subprocess.run(
+        [str(airflow.venv / "bin" / "python"), "-c", _CONNECTIONS, *conn_ids],
+        env={**airflow.base_env, **{k: v for k, v in handed.items() if k.startswith("AIRFLOW_CONN_")}},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    connections = json.loads(done.stdout.strip().splitlines()[-1])
+    assert connections["streamstack_kafka"]["extra"]["bootstrap.servers"]
+    assert connections["streamstack_spark"]["extra"]["master_ui_port"] == 8080
+    assert connections["streamstack_spark"]["port"] == 7077
+    assert connections["streamstack_cassandra"]["schema"] == "streamstack"
+    assert connections["streamstack_s3"]["extra"]["config_kwargs"] == {"s3": {"addressing_style": "path"}}
+    assert connections["streamstack_webhdfs"]["port"] == 9870

@@ -5,6 +5,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -56,13 +57,19 @@ def summary_of(log: str) -> dict[str, int]:
     return {name: int(value) for name, value in match.groupdict().items()}
 
 
-def wait_for_line(process: subprocess.Popen, pattern: str) -> list[str]:
-    """Read the producer's log until a line matches; returns the lines read so far."""
+def wait_for_line(process: subprocess.Popen, pattern: str, deadline_s: float = 120) -> list[str]:
+    """Read the producer's log until a line matches; returns the lines read so far. A producer that
+    goes quiet is killed after `deadline_s`, which ends the read instead of hanging the suite."""
     lines = []
-    for line in process.stderr:
-        lines.append(line)
-        if re.search(pattern, line):
-            return lines
+    watchdog = threading.Timer(deadline_s, process.kill)
+    watchdog.start()
+    try:
+        for line in process.stderr:
+            lines.append(line)
+            if re.search(pattern, line):
+                return lines
+    finally:
+        watchdog.cancel()
     pytest.fail("producer ended before logging /{}/:\n{}".format(pattern, "".join(lines)))
 
 

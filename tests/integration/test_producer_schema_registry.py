@@ -1,42 +1,12 @@
-"""Registration of the contract with a Confluent-compatible schema registry, seen from the server side."""
-
-import json
+"""The producer's command line registering the contract with a stub schema registry before it
+delivers to a real Kafka-protocol broker (Tansu)."""
 
 import pytest
 
+from tests.fixtures.stub_http import Reply
 from tests.integration.test_producer_kafka import run_producer, summary_of
-from tests.integration.test_producer_randomuser import Reply, scripted_server
-from workloads.contract import json_schema
-from workloads.producer.schema_registry import RegistrationError, register_schema
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def http_server():
-    with scripted_server() as server:
-        yield server
-
-
-def test_the_contract_is_posted_under_the_topic_value_subject(http_server):
-    http_server.replies = [Reply(200, b'{"id": 7}')]
-
-    schema_id = register_schema(http_server.url + "/", "user-events", json_schema(), timeout_s=5, retries=0)
-
-    assert schema_id == 7
-    [request] = http_server.requests
-    assert (request.method, request.path) == ("POST", "/subjects/user-events-value/versions")
-    assert request.headers["Content-Type"] == "application/vnd.schemaregistry.v1+json"
-    payload = json.loads(request.body)
-    assert payload["schemaType"] == "JSON"
-    assert json.loads(payload["schema"]) == json_schema()
-
-
-def test_a_registry_that_keeps_failing_is_an_error_after_the_retries(http_server):
-    http_server.replies = [Reply(500, b'{"error_code": 50001}'), Reply(200, b"{}")]
-    with pytest.raises(RegistrationError, match=r"could not register user-events-value at .*: 'id'"):
-        register_schema(http_server.url, "user-events", json_schema(), timeout_s=5, retries=1, sleep=lambda _: None)
-    assert len(http_server.requests) == 2
 
 
 def test_the_producer_registers_before_it_produces(http_server, kafka_broker):
