@@ -17,7 +17,17 @@ import pulumi
 
 from components import versions
 from components.image_facts import User
-from components.service import HealthCheck, Image, Lifecycle, Port, Resources, ServiceSpec, Target, Volume
+from components.service import (
+    HealthCheck,
+    Image,
+    Lifecycle,
+    Port,
+    Resources,
+    ServiceSpec,
+    Target,
+    Volume,
+    curl_check,
+)
 from components.settings import ToggleSettings
 
 POSTGRES = "postgres"
@@ -35,6 +45,12 @@ TASK_SLOTS = 4  # [core] parallelism: tasks the scheduler's LocalExecutor runs a
 # process stays near 320 MiB, plus 157 MiB while its `airflow jobs check` health check runs.
 SCHEDULER_MEMORY_MIB = 320 + TASK_SLOTS * 128
 AIRFLOW_USER = User(50000, 0)  # the image's airflow user; its entrypoint insists on group 0
+
+
+def postgres_ready(port: int = POSTGRES_PORT) -> str:
+    """Over TCP: during its first initialisation the image runs a socket-only server that is not
+    ready yet. (The port is a parameter so tests run the command against a stand-in.)"""
+    return f"pg_isready -h 127.0.0.1 -p {port} -U {DATABASE} -d {DATABASE}"
 
 
 def init_script(admin_user: str) -> str:
@@ -109,10 +125,7 @@ class Airflow(pulumi.ComponentResource):
                 secret_env={"POSTGRES_PASSWORD": args.postgres_password},
                 ports=[Port("sql", POSTGRES_PORT)],
                 volumes=[Volume("data", "/var/lib/postgresql/data")],
-                # Over TCP: during first initialisation the image runs a socket-only server that is not yet ready.
-                health=HealthCheck(
-                    f"pg_isready -h 127.0.0.1 -U {DATABASE} -d {DATABASE}", interval_seconds=5, cheap=True
-                ),
+                health=HealthCheck(postgres_ready(), interval_seconds=5, cheap=True),
                 resources=Resources(memory_mib=256, cpu=0.1),
             ),
             self,
@@ -167,7 +180,7 @@ class Airflow(pulumi.ComponentResource):
             _Role(
                 API_SERVER,
                 [ui_port],
-                f"curl --fail --silent http://localhost:{API_PORT}/api/v2/version",
+                curl_check(API_PORT, "/api/v2/version"),
                 True,
                 448,
                 0.2,
@@ -175,7 +188,7 @@ class Airflow(pulumi.ComponentResource):
             _Role(
                 "airflow-scheduler",
                 [Port("health", SCHEDULER_HEALTH_PORT)],
-                f"curl --fail --silent http://localhost:{SCHEDULER_HEALTH_PORT}/health",
+                curl_check(SCHEDULER_HEALTH_PORT, "/health"),
                 True,
                 SCHEDULER_MEMORY_MIB,
                 0.25,

@@ -13,7 +13,7 @@ import pulumi
 
 from components import versions
 from components.image_facts import User
-from components.service import HealthCheck, Lifecycle, Port, Resources, ServiceSpec, Target, Volume
+from components.service import HealthCheck, Lifecycle, Port, Resources, ServiceSpec, Target, Volume, tcp_check
 from components.settings import CassandraSettings
 from workloads.contract import cassandra_table_ddl
 
@@ -141,7 +141,7 @@ class Cassandra(pulumi.ComponentResource):
                 ports=[cql_port, Port("gossip", 7000)],
                 volumes=[Volume("data", "/var/lib/cassandra")],
                 health=HealthCheck(
-                    f"bash -c '</dev/tcp/127.0.0.1/{CQL_PORT}'",
+                    tcp_check(CQL_PORT),
                     interval_seconds=10,
                     retries=30,
                     start_period_seconds=60,

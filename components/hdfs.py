@@ -13,7 +13,7 @@ import pulumi
 
 from components import versions
 from components.image_facts import User
-from components.service import HealthCheck, Lifecycle, Port, Resources, ServiceSpec, Target, Volume
+from components.service import HealthCheck, Lifecycle, Port, Resources, ServiceSpec, Target, Volume, tcp_check
 from components.settings import HdfsSettings
 
 NAMENODE = "hdfs-namenode"
@@ -122,7 +122,7 @@ class Hdfs(pulumi.ComponentResource):
                 ports=[Port("data", DATANODE_PORT), Port("ui", DATANODE_UI_PORT)],
                 volumes=[Volume("data", "/data")],
                 files=files,
-                health=HealthCheck(f"bash -c '</dev/tcp/127.0.0.1/{DATANODE_PORT}'", cheap=True),
+                health=HealthCheck(tcp_check(DATANODE_PORT), cheap=True),
                 resources=Resources(memory_mib=384, cpu=0.1, jvm_heap_mib=DATANODE_HEAP_MIB),
                 depends_on=namenode.resources,
                 user=HADOOP_USER,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components import versions
-from components.service import HealthCheck, Port, Resources, ServiceSpec, Target
+from components.service import HealthCheck, Port, Resources, ServiceSpec, Target, wget_check
 from components.settings import ToggleSettings
 
 SERVICE = "kafka-ui"
@@ -47,7 +47,7 @@ class KafkaUi(pulumi.ComponentResource):
                 image=target.upstream_image(versions.KAFKA_UI, self),
                 env=env,
                 ports=[port],
-                health=HealthCheck(f"wget -q -O /dev/null http://localhost:{PORT}/actuator/health", cheap=True),
+                health=HealthCheck(wget_check(PORT, "/actuator/health"), cheap=True),
                 resources=Resources(memory_mib=448, cpu=0.1, jvm_heap_mib=HEAP_MIB),
                 depends_on=args.depends_on,
             ),

@@ -43,12 +43,13 @@ def server_args(bucket: str) -> list[str]:
     ]
 
 
-def ready_check(bucket: str) -> str:
+def ready_check(bucket: str, api_port: int = API_PORT, filer_port: int = FILER_PORT) -> str:
     """Ready when the S3 API answers and the bucket exists: `weed mini` creates it just after its
-    listeners start, and only logs a failure, so the bucket's filer entry is checked too."""
+    listeners start, and only logs a failure, so the bucket's filer entry is checked too. (The ports
+    are parameters so tests can run the command against a stand-in.)"""
     return (
-        f"curl -fsS -o /dev/null http://127.0.0.1:{API_PORT}/healthz"
-        f" && curl -fsS -o /dev/null 'http://127.0.0.1:{FILER_PORT}/buckets/{bucket}?metadata=true'"
+        f"curl -fsS -o /dev/null http://127.0.0.1:{api_port}/healthz"
+        f" && curl -fsS -o /dev/null 'http://127.0.0.1:{filer_port}/buckets/{bucket}?metadata=true'"
     )
 
 

@@ -78,6 +78,22 @@ def python_http_check(port: int, path: str = "/") -> str:
     return f"python3 -c \"import urllib.request; urllib.request.urlopen('http://localhost:{port}{path}', timeout=4)\""
 
 
+def tcp_check(port: int) -> str:
+    """Health command for a port that answers but speaks no HTTP (CQL, the DataNode's data port):
+    bash's /dev/tcp opens a connection, no client tool needed."""
+    return f"bash -c '</dev/tcp/127.0.0.1/{port}'"
+
+
+def curl_check(port: int, path: str) -> str:
+    """Health command for images that ship curl: a GET on localhost that fails on a non-2xx answer."""
+    return f"curl --fail --silent http://localhost:{port}{path}"
+
+
+def wget_check(port: int, path: str) -> str:
+    """Health command for images with busybox wget but no curl (alpine)."""
+    return f"wget -q -O /dev/null http://localhost:{port}{path}"
+
+
 @dataclass(frozen=True)
 class Image:
     """What a container runs: the reference a target resolved (an image id or digest) and the

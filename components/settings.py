@@ -325,11 +325,19 @@ def _producer(s: _Section) -> ProducerSettings:
     )
 
 
-def _streaming_job(s: _Section, default_checkpoint: str, worker_memory_mib: int) -> StreamingJobSettings:
+def _streaming_job(s: _Section, default_checkpoint: str, spark: SparkSettings) -> StreamingJobSettings:
     executor_memory = s.memory_mib("executorMemory", "512m", SPARK_MINIMUM_MEMORY_MIB)
-    if executor_memory > worker_memory_mib:
+    if executor_memory > spark.worker_memory_mib:
         raise ConfigError(
-            "streamingJob.executorMemory", f"{executor_memory}m", f"must fit spark.workerMemory ({worker_memory_mib}m)"
+            "streamingJob.executorMemory",
+            f"{executor_memory}m",
+            f"must fit spark.workerMemory ({spark.worker_memory_mib}m)",
+        )
+    executor_cores = s.integer("executorCores", 1, 1, 64)
+    if executor_cores > spark.worker_cores:
+        # A worker with fewer cores than one executor asks for can never launch it: the job would wait forever.
+        raise ConfigError(
+            "streamingJob.executorCores", executor_cores, f"must fit spark.workerCores ({spark.worker_cores})"
         )
     return StreamingJobSettings(
         trigger_interval=s.text(
@@ -338,7 +346,7 @@ def _streaming_job(s: _Section, default_checkpoint: str, worker_memory_mib: int)
         max_offsets_per_trigger=s.integer("maxOffsetsPerTrigger", 20_000, 1, 100_000_000),
         shuffle_partitions=s.integer("shufflePartitions", 4, 1, 10_000),
         executor_memory_mib=executor_memory,
-        executor_cores=s.integer("executorCores", 1, 1, 64),
+        executor_cores=executor_cores,
         driver_memory_mib=s.memory_mib("driverMemory", "512m", SPARK_MINIMUM_MEMORY_MIB),
         checkpoint=s.choice("checkpoint", default_checkpoint, CHECKPOINT_STORES),
         ui_host_port=s.port("uiHostPort", 4040),
@@ -413,9 +421,12 @@ def _check_host_ports(settings: Settings) -> None:
     claims: list[tuple[str, int]] = [
         (f"kafka.hostPort (broker {i})", settings.kafka.host_port + i) for i in range(settings.kafka.brokers)
     ]
+    # Every replica of a published port takes the next host port (Kafka brokers, Cassandra nodes).
+    claims += [
+        (f"cassandra.hostPort (node {i})", settings.cassandra.host_port + i) for i in range(settings.cassandra.nodes)
+    ]
     claims += [
         ("spark.uiHostPort", settings.spark.ui_host_port),
-        ("cassandra.hostPort", settings.cassandra.host_port),
         ("streamingJob.uiHostPort", settings.streaming_job.ui_host_port),
     ]
     optional = [
@@ -491,9 +502,7 @@ def parse_settings(config: Mapping[str, str], secret_keys: Iterable[str], projec
     sinks = _sinks(raw.get("sinks"))
     _check_sink_stores(sinks, hdfs, object_store)
     default_checkpoint = "s3" if object_store.enabled else "hdfs" if hdfs.enabled else "volume"
-    streaming_job = _parse_section(
-        "streamingJob", raw, lambda s: _streaming_job(s, default_checkpoint, spark.worker_memory_mib)
-    )
+    streaming_job = _parse_section("streamingJob", raw, lambda s: _streaming_job(s, default_checkpoint, spark))
     _check_checkpoint_store(streaming_job, hdfs, object_store)
 
     settings = Settings(

@@ -39,10 +39,15 @@ class SparkArgs:
     shared_volumes: tuple[Volume, ...] = ()  # e.g. the job's checkpoint volume, seen by executors
 
 
+def executors_per_worker(settings: SparkSettings, executor_memory_mib: int, executor_cores: int) -> int:
+    """How many of the job's executors one worker can host: bound by its memory and by its cores."""
+    return max(1, min(settings.worker_memory_mib // executor_memory_mib, settings.worker_cores // executor_cores))
+
+
 def worker_memory_mib(settings: SparkSettings, executor_memory_mib: int, executor_cores: int) -> int:
     """A worker container holds its daemon, then per executor it can host: the executor's heap, its
     off-heap overhead and one Python worker per core. Swap is off, so all of it must fit."""
-    executors = max(1, min(settings.worker_memory_mib // executor_memory_mib, settings.worker_cores // executor_cores))
+    executors = executors_per_worker(settings, executor_memory_mib, executor_cores)
     per_executor = executor_memory_mib + EXECUTOR_OFF_HEAP_MIB + executor_cores * PYTHON_WORKER_MIB
     return DAEMON_HEAP_MIB + DAEMON_OFF_HEAP_MIB + executors * per_executor
 
@@ -112,7 +117,9 @@ class Spark(pulumi.ComponentResource):
                 resources=Resources(
                     memory_mib=worker_memory_mib(settings, args.executor_memory_mib, args.executor_cores),
                     cpu=float(settings.worker_cores),
-                    jvm_heap_mib=DAEMON_HEAP_MIB + settings.worker_memory_mib,
+                    jvm_heap_mib=DAEMON_HEAP_MIB
+                    + executors_per_worker(settings, args.executor_memory_mib, args.executor_cores)
+                    * args.executor_memory_mib,
                 ),
                 depends_on=master.resources,
                 user=SPARK_USER,

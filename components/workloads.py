@@ -28,10 +28,10 @@ DRIVER_PYTHON_MIB = 160
 CHECKPOINT_VOLUME = Volume("checkpoints", versions.CHECKPOINT_DIR, shared=True)
 
 
-def heartbeat_check(max_age_minutes: int = 2) -> HealthCheck:
+def heartbeat_check(max_age_minutes: int = 2, path: str = HEALTH_FILE) -> HealthCheck:
     """Healthy while the process keeps touching its heartbeat file."""
     return HealthCheck(
-        f'test -n "$(find {HEALTH_FILE} -mmin -{max_age_minutes} 2>/dev/null)"',
+        f'test -n "$(find {path} -mmin -{max_age_minutes} 2>/dev/null)"',
         interval_seconds=30,
         retries=4,
         start_period_seconds=60,

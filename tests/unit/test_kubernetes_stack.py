@@ -323,7 +323,7 @@ CHEAP_LIVENESS = {
     "cassandra": {"exec": {"command": ["/bin/sh", "-c", "bash -c '</dev/tcp/127.0.0.1/9042'"]}},
     "hdfs-datanode": {"exec": {"command": ["/bin/sh", "-c", "bash -c '</dev/tcp/127.0.0.1/9866'"]}},
     "kafka-ui": {"exec": {"command": ["/bin/sh", "-c", "wget -q -O /dev/null http://localhost:8080/actuator/health"]}},
-    "postgres": {"exec": {"command": ["/bin/sh", "-c", "pg_isready -h 127.0.0.1 -U airflow -d airflow"]}},
+    "postgres": {"exec": {"command": ["/bin/sh", "-c", "pg_isready -h 127.0.0.1 -p 5432 -U airflow -d airflow"]}},
     "producer": {"exec": {"command": ["/bin/sh", "-c", HEARTBEAT]}},
     "streaming-job": {"exec": {"command": ["/bin/sh", "-c", HEARTBEAT]}},
     "airflow-api-server": {
@@ -637,3 +637,51 @@ def test_init_jobs_fail_the_deployment_as_the_provider_awaits_them(dev: Deployme
             if r.type.startswith("kubernetes:apps") and r.inputs["metadata"]["name"] == workload
         )
         assert jobs[job].urn in deployed.dependencies, workload
+
+
+def kind_and_name(urn: str) -> str:
+    """`StatefulSet/kafka` from a resource URN."""
+    kind = urn.split("::")[-2].rsplit("$", 1)[-1].rsplit(":", 1)[-1]
+    return f"{kind}/{urn.rsplit('::', maxsplit=1)[-1]}"
+
+
+WAITS_FOR = {
+    "Job/kafka-topics": {"StatefulSet/kafka"},
+    "Deployment/schema-registry": {"StatefulSet/kafka", "Job/kafka-topics"},
+    "Deployment/kafka-ui": {"StatefulSet/kafka", "Deployment/schema-registry"},
+    "Job/cassandra-init": {"StatefulSet/cassandra"},
+    "StatefulSet/hdfs-datanode": {"StatefulSet/hdfs-namenode"},
+    "Job/hdfs-init": {"StatefulSet/hdfs-datanode"},
+    "Deployment/spark-worker": {"StatefulSet/spark-master"},
+    "Deployment/producer": {"Job/kafka-topics", "Deployment/schema-registry"},
+    "StatefulSet/streaming-job": {
+        "Job/kafka-topics",
+        "Job/cassandra-init",
+        "StatefulSet/object-store",
+        "Job/hdfs-init",
+        "Deployment/spark-worker",
+    },
+    "Job/airflow-init": {"StatefulSet/postgres"},
+    "Deployment/airflow-scheduler": {"Job/airflow-init", "Job/kafka-topics", "Job/cassandra-init", "Job/hdfs-init"},
+    "Deployment/airflow-api-server": {"Job/airflow-init", "Job/kafka-topics", "Job/cassandra-init"},
+    "Deployment/airflow-dag-processor": {"Job/airflow-init", "StatefulSet/object-store"},
+}
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"kafka": {"brokers": 5, "replicationFactor": 3, "minInsyncReplicas": 2}, "hdfs": {"datanodes": 4}}],
+    ids=["dev", "5 brokers, 4 datanodes"],
+)
+def test_every_workload_and_job_waits_for_what_it_uses(overrides: dict[str, Any]) -> None:
+    deployment = run_program("dev", overrides)
+    workloads_by_kind = {
+        f"{r.inputs['kind']}/{r.inputs['metadata']['name']}": {kind_and_name(urn) for urn in r.dependencies}
+        for r in deployment.resources
+        if r.type.startswith("kubernetes:") and r.inputs["kind"] in ("StatefulSet", "Deployment", "Job")
+    }
+    missing = {name: needs - workloads_by_kind[name] for name, needs in WAITS_FOR.items()}
+    assert {name: needs for name, needs in missing.items() if needs} == {}
+    # and nothing waits for what uses it
+    assert "Deployment/producer" not in workloads_by_kind["StatefulSet/kafka"]
+    assert "StatefulSet/streaming-job" not in workloads_by_kind["Deployment/spark-worker"]

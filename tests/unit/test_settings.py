@@ -95,6 +95,12 @@ INVALID = [
         9042,
         "host port 9042 is already taken by kafka.hostPort (broker 2)",
     ),
+    (
+        {"cassandra": {"nodes": 3, "replicationFactor": 1}, "objectStore": {"apiHostPort": 9044}},
+        "objectStore.apiHostPort",
+        9044,
+        "host port 9044 is already taken by cassandra.hostPort (node 2)",
+    ),
     ({"spark": {"uiHostPort": 80}}, "spark.uiHostPort", 80, "must be between 1024 and 65535"),
     ({"target": "nomad"}, "target", "nomad", "must be one of docker, kubernetes"),
     ({"kafka": {"brokerz": 3}}, "kafka.brokerz", 3, "unknown key; allowed: brokers, deadLetterTopic"),
@@ -117,6 +123,12 @@ INVALID = [
         "streamingJob.executorMemory",
         "2048m",
         "must fit spark.workerMemory (768m)",
+    ),
+    (
+        {"spark": {"workerCores": 2}, "streamingJob": {"executorCores": 3}},
+        "streamingJob.executorCores",
+        3,
+        "must fit spark.workerCores (2)",
     ),
     # Spark refuses less than 450 MiB for a driver or an executor (INVALID_DRIVER_MEMORY).
     ({"streamingJob": {"driverMemory": "449m"}}, "streamingJob.driverMemory", "449m", "must be at least 450m"),

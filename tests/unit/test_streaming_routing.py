@@ -1,0 +1,200 @@
+"""The streaming job's routing on real DataFrames (pyspark local[1], no servers): which rows are events
+and which dead letters, the de-duplication key and watermark, the shape of the dead-letter records,
+and the Kafka source options. The Kafka connector itself cannot run here, so its two edges (the
+source and the dead-letter writer) are checked on the DataFrame side."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+
+from tests.unit.test_contract import valid_event
+from workloads.streaming_job.batch_writer import BatchWriter
+from workloads.streaming_job.config import parse_config
+from workloads.streaming_job.schema import KAFKA_SOURCE_SCHEMA
+from workloads.streaming_job.session import read_kafka
+from workloads.streaming_job.transform import (
+    dead_letter_json,
+    dead_letters,
+    dedupe_key,
+    deduplicate,
+    parse_records,
+    valid_events,
+)
+
+ARRIVED = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[SparkSession]:
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("streamstack-routing-tests")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()
+
+
+def kafka_records(spark: SparkSession, values: list[bytes | None], topic: str = "clicks") -> DataFrame:
+    rows = [(b"key", value, topic, 2, 40 + offset, ARRIVED, 0) for offset, value in enumerate(values)]
+    return spark.createDataFrame(rows, KAFKA_SOURCE_SCHEMA)
+
+
+def encoded(**overrides: Any) -> bytes:
+    return json.dumps(valid_event(**overrides)).encode()
+
+
+def test_valid_rows_become_events_and_invalid_ones_dead_letters_with_their_reason(spark: SparkSession) -> None:
+    batch = parse_records(kafka_records(spark, [encoded(event_id="e-1"), b"{not json", encoded(age="30")]))
+    events = valid_events(batch, ARRIVED).collect()
+    letters = dead_letters(batch).orderBy("offset").collect()
+
+    assert [(row.event_id, row.ingested_at, row.event_date) for row in events] == [
+        ("e-1", ARRIVED.replace(tzinfo=None), date(2024, 5, 1))
+    ]
+    assert [(row.raw, row.topic, row.partition, row.offset) for row in letters] == [
+        ("{not json", "clicks", 2, 41),
+        (encoded(age="30").decode(), "clicks", 2, 42),
+    ]
+    assert letters[0].reason.startswith("malformed JSON")
+    assert letters[1].reason == "age: expected integer, got str"
+
+
+def test_events_are_keyed_by_id_and_dead_letters_by_their_source_position(spark: SparkSession) -> None:
+    batch = parse_records(kafka_records(spark, [encoded(event_id="e-7"), b"oops"], topic="orders"))
+    keys = [row.key for row in batch.select(dedupe_key().alias("key"), "offset").orderBy("offset").collect()]
+    assert keys == ["e-7", "dead-letter:orders/2/41"]
+
+
+def kafka_stream(spark: SparkSession, values: list[bytes | None], directory: Path) -> DataFrame:
+    """The same records as a streaming source: de-duplication within a watermark is streaming-only."""
+    kafka_records(spark, values).write.parquet(str(directory / "source"))
+    return spark.readStream.schema(KAFKA_SOURCE_SCHEMA).parquet(str(directory / "source"))
+
+
+def test_duplicates_collapse_by_event_id_while_distinct_bad_records_stay_apart(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    values = [encoded(event_id="same"), encoded(event_id="same"), encoded(event_id="other"), b"bad", b"bad"]
+    kept: list[Any] = []
+    query = (
+        deduplicate(parse_records(kafka_stream(spark, values, tmp_path)), "1 hour")
+        .writeStream.foreachBatch(lambda frame, _batch_id: kept.extend(frame.collect()))
+        .option("checkpointLocation", str(tmp_path / "checkpoint"))
+        .trigger(availableNow=True)
+        .start()
+    )
+    query.awaitTermination(120)
+    rows = sorted(kept, key=lambda row: row.offset)
+    assert [(row.event.event_id, row.offset) for row in rows if row.error is None] == [("same", 40), ("other", 42)]
+    assert [row.offset for row in rows if row.error is not None] == [43, 44]  # same bytes, two records
+
+
+def test_the_watermark_is_the_kafka_timestamp_with_the_configured_delay(spark: SparkSession, tmp_path: Path) -> None:
+    stream = kafka_stream(spark, [encoded()], tmp_path)
+    logical = deduplicate(parse_records(stream), "90 minutes")._jdf.queryExecution().logical().toString()
+    assert "EventTimeWatermark kafka_timestamp" in logical
+    assert re.search(r"kafka_timestamp#\d+-T5400000ms", logical)  # the watermark column, delayed 90 minutes
+
+
+def test_a_dead_letter_record_is_keyed_by_position_and_carries_the_reason(spark: SparkSession) -> None:
+    letters = dead_letters(parse_records(kafka_records(spark, [b"[1]"], topic="orders")))
+    (record,) = dead_letter_json(letters).collect()
+    assert record.key == "orders/2/40"
+    assert json.loads(record.value) == {
+        "raw": "[1]",
+        "reason": "expected a JSON object, got list",
+        "topic": "orders",
+        "partition": 2,
+        "offset": 40,
+    }
+
+
+class _Recorder:
+    """Stands in for an event or dead-letter sink: keeps what it was given."""
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[list[Any], int]] = []
+
+    def __call__(self, frame: DataFrame, batch_id: int) -> int:
+        rows = frame.collect()
+        self.batches.append((rows, batch_id))
+        return len(rows)
+
+
+def test_the_batch_writer_sends_events_to_event_sinks_and_letters_to_letter_sinks(spark: SparkSession) -> None:
+    events, letters = _Recorder(), _Recorder()
+    writer = BatchWriter({"cassandra": events}, {"kafka": letters})
+    batch = parse_records(kafka_records(spark, [encoded(event_id="a"), encoded(event_id="b"), b"x"]))
+
+    writer(batch, 9)
+
+    assert [row.event_id for row in events.batches[0][0]] == ["a", "b"]
+    assert [row.raw for row in letters.batches[0][0]] == ["x"]
+    assert (events.batches[0][1], letters.batches[0][1]) == (9, 9)
+    report = writer.last_report
+    assert report is not None
+    assert (report.rows, report.valid, report.dead_lettered) == (3, 2, 1)
+    assert report.written == {"cassandra": 2, "dead_letters.kafka": 1}
+
+
+def test_a_batch_of_only_dead_letters_writes_no_events(spark: SparkSession) -> None:
+    events, letters = _Recorder(), _Recorder()
+    BatchWriter({"s3": events}, {"kafka": letters})(parse_records(kafka_records(spark, [b"x", b"y"])), 3)
+    assert events.batches == []
+    assert len(letters.batches[0][0]) == 2
+
+
+class _RecordingReader:
+    """The builder `spark.readStream` returns, recording the source and options the job sets."""
+
+    def __init__(self) -> None:
+        self.source = ""
+        self.options: dict[str, str] = {}
+
+    @property
+    def readStream(self) -> _RecordingReader:  # noqa: N802 (pyspark's name)
+        return self
+
+    def format(self, source: str) -> _RecordingReader:
+        self.source = source
+        return self
+
+    def option(self, key: str, value: str) -> _RecordingReader:
+        self.options[key] = value
+        return self
+
+    def load(self) -> str:
+        return "loaded"
+
+
+def test_the_kafka_source_reads_the_configured_topic_from_its_start_within_the_batch_bound() -> None:
+    environ = {
+        "KAFKA_BOOTSTRAP_SERVERS": "kafka-0:9092,kafka-1:9092",
+        "EVENTS_TOPIC": "clicks",
+        "SINKS": "hdfs",
+        "HDFS_URL": "hdfs://nn:8020",
+        "MAX_OFFSETS_PER_TRIGGER": "3333",
+    }
+    reader = _RecordingReader()
+    assert read_kafka(reader, parse_config([], environ)) == "loaded"  # type: ignore[arg-type]
+    assert (reader.source, reader.options) == (
+        "kafka",
+        {
+            "kafka.bootstrap.servers": "kafka-0:9092,kafka-1:9092",
+            "subscribe": "clicks",
+            "startingOffsets": "earliest",
+            "maxOffsetsPerTrigger": "3333",
+        },
+    )
