@@ -88,7 +88,28 @@ def test_undecodable_bytes_and_oversized_messages_are_rejected_before_parsing() 
 def test_the_cassandra_insert_binds_every_contract_column_and_ingested_at() -> None:
     columns = table_columns()
 
-    assert columns == [*(field.name for field in EVENT_FIELDS), "ingested_at"]
+    assert columns == [
+        "event_id",
+        "event_time",
+        "schema_version",
+        "user_id",
+        "username",
+        "first_name",
+        "last_name",
+        "gender",
+        "email_hash",
+        "postcode_hash",
+        "city",
+        "state",
+        "country",
+        "nationality",
+        "latitude",
+        "longitude",
+        "age",
+        "registered_at",
+        "source",
+        "ingested_at",
+    ]
     cql = insert_statement("pipeline", "events", ["event_id", "age"])
     assert cql == "INSERT INTO pipeline.events (event_id, age) VALUES (?, ?)"
 
