@@ -32,7 +32,7 @@ def test_producer_sends_api_profiles_and_rejects_the_broken_ones(http_server, ka
 
     assert result.returncode == 0, result.stderr
     assert summary_of(result.stderr) == {"sent": 2, "delivered": 2, "failed": 0, "undelivered": 0, "rejected": 2}
-    assert "rejected randomuser record: login.uuid: missing in profile" in result.stderr
+    assert "rejected randomuser record: login: required field missing" in result.stderr
     assert "rejected randomuser record: profile: expected a JSON object, got str" in result.stderr
     events = [decode_event(message.value()) for message in kafka_broker.consume_all(topic, expected=2)]
     assert sorted(event["user_id"] for event in events) == sorted([PROFILE["login"]["uuid"], other["login"]["uuid"]])

@@ -280,10 +280,10 @@ def test_invalid_records_become_dead_letters_and_duplicates_are_dropped(stack: S
     assert sorted(reasons) == [offsets[index] for index in (1, 2, 3, 4, 5, 7, 8)]
     assert reasons[offsets[1]].startswith("malformed JSON")
     assert reasons[offsets[2]] == "country: required field missing"
-    assert reasons[offsets[3]] == "age: expected integer, got str"
-    assert reasons[offsets[4]] == "first_name: longer than 128 characters"
+    assert reasons[offsets[3]] == "age: expected `int | null`, got `str`"
+    assert reasons[offsets[4]] == "first_name: expected `str` of length <= 128"
     assert reasons[offsets[5]].endswith(f"exceeds {MAX_MESSAGE_BYTES}")
-    assert reasons[offsets[7]] == "schema_version: expected 1, got 2"
+    assert reasons[offsets[7]] == "schema_version: expected `int` <= 1"
     assert reasons[offsets[8]] == "empty message"
     assert later[1] not in reasons
 

@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workloads.contract import (
     CONTRACT_VERSION,
@@ -70,22 +72,26 @@ def test_each_required_field_is_enforced(name):
 @pytest.mark.parametrize(
     ("overrides", "reason"),
     [
-        ({"first_name": 5}, "first_name: expected string, got int"),
-        ({"first_name": ""}, "first_name: must not be empty"),
-        ({"nationality": "X" * 9}, "nationality: longer than 8 characters"),
-        ({"age": "30"}, "age: expected integer, got str"),
-        ({"age": True}, "age: expected integer, got bool"),
-        ({"age": 151}, "age: 151 outside 0..150"),
-        ({"latitude": "1.5"}, "latitude: expected finite number, got '1.5'"),
-        ({"latitude": float("nan")}, "latitude: expected finite number, got nan"),
-        ({"latitude": 90.5}, "latitude: 90.5 outside -90.0..90.0"),
-        ({"longitude": -180.01}, "longitude: -180.01 outside -180.0..180.0"),
-        ({"event_time": "yesterday"}, "event_time: not an ISO-8601 timestamp: 'yesterday'"),
-        ({"event_time": "2024-05-01T12:00:00"}, "event_time: timestamp needs a UTC offset: '2024-05-01T12:00:00'"),
-        ({"event_time": 1714564800}, "event_time: expected ISO-8601 timestamp string, got int"),
-        ({"schema_version": CONTRACT_VERSION + 1}, f"schema_version: expected {CONTRACT_VERSION}, got 2"),
-        ({"schema_version": 2**31}, "schema_version: 2147483648 does not fit a 32-bit integer (CQL int)"),
-        ({"full_name": "Jennie Nichols"}, "unknown field(s): full_name"),
+        ({"first_name": 5}, "first_name: expected `str`, got `int`"),
+        ({"first_name": ""}, "first_name: expected `str` of length >= 1"),
+        ({"nationality": "X" * 9}, "nationality: expected `str` of length <= 8"),
+        ({"age": "30"}, "age: expected `int | null`, got `str`"),
+        ({"age": True}, "age: expected `int | null`, got `bool`"),
+        ({"age": 30.0}, "age: expected `int | null`, got `float`"),
+        ({"age": 151}, "age: expected `int` <= 150"),
+        ({"age": -1}, "age: expected `int` >= 0"),
+        ({"latitude": "1.5"}, "latitude: expected `float | null`, got `str`"),
+        ({"latitude": float("nan")}, "latitude: expected `float` >= -90.0"),
+        ({"longitude": float("inf")}, "longitude: expected `float` <= 180.0"),
+        ({"latitude": 90.5}, "latitude: expected `float` <= 90.0"),
+        ({"longitude": -180.01}, "longitude: expected `float` >= -180.0"),
+        ({"event_time": "yesterday"}, "event_time: invalid RFC3339 encoded datetime"),
+        ({"event_time": "2024-05-01T12:00:00"}, "event_time: expected `datetime` with a timezone component"),
+        ({"event_time": 1714564800}, "event_time: expected `datetime`, got `int`"),
+        ({"registered_at": "2007-07-09"}, "registered_at: invalid RFC3339 encoded datetime"),
+        ({"schema_version": CONTRACT_VERSION + 1}, f"schema_version: expected `int` <= {CONTRACT_VERSION}"),
+        ({"schema_version": 0}, f"schema_version: expected `int` >= {CONTRACT_VERSION}"),
+        ({"full_name": "Jennie Nichols"}, "unknown field: full_name"),
     ],
 )
 def test_contract_violations_name_the_field_and_the_reason(overrides, reason):
@@ -111,9 +117,11 @@ def test_encoding_refuses_an_invalid_event():
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
-        (b"{not json", "not JSON"),
-        (b"\xff\xfe", "not JSON"),
-        (b"[1, 2]", "expected a JSON object, got list"),
+        (b"{not json", "malformed JSON: "),
+        (b"\xff\xfe", "malformed JSON: "),
+        (b"[1, 2]", "expected a JSON object, got array"),
+        (b"null", "expected a JSON object, got null"),
+        (b'{"event_id": "x", "event_time": null}', "event_time: expected `datetime`, got `null`"),
         (json.dumps({"event_id": "x"}).encode(), "event_time: required field missing"),
     ],
 )
@@ -190,3 +198,56 @@ def test_cassandra_ddl_has_one_typed_column_per_field_and_the_event_id_key():
         "  PRIMARY KEY (event_id)\n"
         ");"
     )
+
+
+def test_encoding_refuses_nan_which_the_encoder_would_write_as_null():
+    with pytest.raises(ValidationError, match="latitude"):
+        encode_event(valid_event(latitude=float("nan")))
+
+
+def test_integer_fields_are_bounded_within_cql_int():
+    integers = {field.name: (field.minimum, field.maximum) for field in EVENT_FIELDS if field.type is FieldType.INTEGER}
+    assert integers == {"schema_version": (CONTRACT_VERSION, CONTRACT_VERSION), "age": (0, 150)}
+    assert all(-(2**31) <= low <= high <= 2**31 - 1 for low, high in integers.values())
+
+
+def test_json_schema_refuses_what_the_decoder_refuses():
+    properties = json_schema()["properties"]
+    assert properties["schema_version"]["const"] == CONTRACT_VERSION
+    assert properties["first_name"]["minLength"] == 1
+    assert "minLength" not in properties["city"]["anyOf"][0]
+    assert properties["age"]["anyOf"][0] | {"description": ""} == {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 150,
+        "description": "",
+    }
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
+    lambda children: st.lists(children, max_size=2) | st.dictionaries(st.text(max_size=3), children, max_size=2),
+    max_leaves=4,
+)
+FIELD_VALUES = st.sampled_from(
+    ["", "x" * 65, "2024-05-01T12:00:00Z", "2024-05-01T12:00:00", 1, -1, 151, 2**31, 1.5, 91.0, True, None]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    changes=st.dictionaries(
+        st.sampled_from([field.name for field in EVENT_FIELDS] + ["nickname"]), FIELD_VALUES | JSON_VALUES, max_size=3
+    )
+)
+def test_the_producer_check_and_the_job_decoder_give_one_verdict(changes):
+    """validate_event (producer, on Python values) and decode_event (job, on bytes) agree, reason and all."""
+    event = valid_event() | changes
+    try:
+        validate_event(event)
+    except ValidationError as refused:
+        with pytest.raises(ValidationError) as decoded:
+            decode_event(json.dumps(event))
+        assert decoded.value.reason == refused.reason
+    else:
+        assert decode_event(encode_event(event)) == event

@@ -46,6 +46,18 @@ def test_rate_limiter_catches_up_after_a_stall_by_at_most_the_burst_window():
     assert due_immediately == 5  # one second's worth, plus the one due right now
 
 
+def test_rate_limiter_grants_what_is_due_in_one_go_and_keeps_the_schedule():
+    limiter = RateLimiter(rate=4.0, max_burst_s=1.0)
+    assert limiter.due(0.0, at_most=100) == 1  # the first send is due at once, no more
+    limiter.record_send(0.0)
+    assert limiter.due(0.1, at_most=100) == 0
+    assert limiter.due(0.6, at_most=100) == 2  # due at 0.25 and 0.5
+    assert limiter.due(0.6, at_most=1) == 1
+    limiter.record_send(0.6, count=2)
+    assert limiter.delay(0.6) == pytest.approx(0.15)  # the next is due at 0.75, as scheduled
+    assert limiter.due(30.0, at_most=100) == 5  # after a stall: the burst window's worth
+
+
 def test_rate_must_be_positive():
     with pytest.raises(ValueError, match="positive"):
         RateLimiter(rate=0)
@@ -148,7 +160,7 @@ def test_broken_profiles_are_counted_by_field_and_never_sent():
     sink = RecordingSink()
     summary = make_producer(FixedSource(good + broken), sink).run(Limits(count=6))
     assert (summary.sent, summary.rejected) == (3, 3)
-    assert summary.rejections == {"login.uuid": 1, "profile": 1, "email": 1}
+    assert summary.rejections == {"name": 1, "profile": 1, "email": 1}
     assert [key for _, key, _ in sink.sent] == [profile["login"]["uuid"] for profile in good]
 
 

@@ -4,13 +4,16 @@ import copy
 import hashlib
 import hmac
 import json
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.unit.test_contract import valid_event
 from workloads.contract import ValidationError, validate_event
-from workloads.producer.transform import event_id_for, pseudonymise, to_event
+from workloads.producer.transform import EVENT_ID_NAMESPACE, event_id_for, pseudonymise, to_event
 
 KEY = b"test-key"
 WHEN = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -130,6 +133,18 @@ def test_email_and_postcode_are_normalised_before_hashing():
     assert spaced == transform(profile_with("location.postcode", "SW1A1AA"))["postcode_hash"]
 
 
+def test_event_ids_are_the_rfc_4122_version_5_uuids_of_user_and_time():
+    assert event_id_for("7a0eed16", "2024-05-01T12:00:00.123+00:00") == str(
+        uuid.uuid5(EVENT_ID_NAMESPACE, "7a0eed16|2024-05-01T12:00:00.123+00:00")
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(user_id=st.text(), event_time=st.text())
+def test_event_ids_equal_the_standard_librarys_uuid5_for_any_text(user_id, event_time):
+    assert event_id_for(user_id, event_time) == str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{user_id}|{event_time}"))
+
+
 def test_numeric_postcodes_are_hashed_as_text():
     assert transform(profile_with("location.postcode", 63104))["postcode_hash"] == transform(PROFILE)["postcode_hash"]
 
@@ -144,19 +159,32 @@ def test_blank_optional_values_are_left_out():
 @pytest.mark.parametrize(
     ("path", "value", "reason"),
     [
-        ("login", ..., "login.uuid: missing in profile"),
-        ("email", None, "email: missing in profile"),
-        ("email", 42, "email: expected text, got int"),
-        ("name.first", ..., "name.first: missing in profile"),
-        ("name.first", 7, "first_name: expected string, got int"),
-        ("location.country", ..., "location.country: missing in profile"),
+        ("login", ..., "login: required field missing"),
+        ("login.uuid", ..., "login.uuid: required field missing"),
+        ("email", None, "email: expected `str`, got `null`"),
+        ("email", 42, "email: expected `str`, got `int`"),
+        ("name.first", ..., "name.first: required field missing"),
+        ("name.first", 7, "name.first: expected `str`, got `int`"),
+        ("location.country", ..., "location.country: required field missing"),
         ("location.coordinates.latitude", "north", "location.coordinates.latitude: not a number: 'north'"),
-        ("location.coordinates.longitude", [1], "location.coordinates.longitude: expected a number, got list"),
-        ("location.coordinates.latitude", "123.0", "latitude: 123.0 outside -90.0..90.0"),
-        ("location.postcode", {"code": 1}, "location.postcode: expected text, got dict"),
-        ("dob.age", "thirty", "age: expected integer, got str"),
-        ("registered.date", "last tuesday", "registered.date: not an ISO-8601 timestamp: 'last tuesday'"),
-        ("login.uuid", 12345, "user_id: expected string, got int"),
+        (
+            "location.coordinates.latitude",
+            True,
+            "location.coordinates.latitude: expected `float | str | null`, got `bool`",
+        ),
+        (
+            "location.coordinates.longitude",
+            [1],
+            "location.coordinates.longitude: expected `float | str | null`, got `array`",
+        ),
+        ("location.coordinates.latitude", "123.0", "latitude: expected `float` <= 90.0"),
+        ("location.postcode", {"code": 1}, "location.postcode: expected `int | str | null`, got `object`"),
+        ("dob.age", "thirty", "dob.age: expected `int | null`, got `str`"),
+        ("dob.age", 151, "age: expected `int` <= 150"),
+        ("registered.date", "last tuesday", "registered.date: invalid RFC3339 encoded datetime"),
+        ("registered.date", "2007-07-09T05:51:59", "registered_at: expected `datetime` with a timezone component"),
+        ("login.uuid", 12345, "login.uuid: expected `str`, got `int`"),
+        ("name.last", "x" * 129, "last_name: expected `str` of length <= 128"),
     ],
 )
 def test_broken_profiles_are_rejected_with_a_reason(path, value, reason):
@@ -166,5 +194,6 @@ def test_broken_profiles_are_rejected_with_a_reason(path, value, reason):
 
 
 def test_a_profile_that_is_not_an_object_is_rejected():
-    with pytest.raises(ValidationError, match="profile: expected a JSON object, got str"):
+    with pytest.raises(ValidationError) as caught:
         transform("not a profile")
+    assert caught.value.reason == "profile: expected a JSON object, got str"

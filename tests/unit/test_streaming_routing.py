@@ -6,8 +6,10 @@ source and the dead-letter writer) are checked on the DataFrame side."""
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession
 
 from tests.unit.test_contract import valid_event
-from workloads.streaming_job.batch_writer import BatchWriter
+from workloads.streaming_job.batch_writer import BatchWriter, count_rows_and_dead_letters
 from workloads.streaming_job.config import parse_config
 from workloads.streaming_job.schema import KAFKA_SOURCE_SCHEMA
 from workloads.streaming_job.session import read_kafka
@@ -34,6 +36,7 @@ ARRIVED = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[SparkSession]:
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # the Python workers decode with this venv's msgspec
     session = (
         SparkSession.builder.master("local[1]")
         .appName("streamstack-routing-tests")
@@ -68,7 +71,7 @@ def test_valid_rows_become_events_and_invalid_ones_dead_letters_with_their_reaso
         (encoded(age="30").decode(), "clicks", 2, 42),
     ]
     assert letters[0].reason.startswith("malformed JSON")
-    assert letters[1].reason == "age: expected integer, got str"
+    assert letters[1].reason == "age: expected `int | null`, got `str`"
 
 
 def test_events_are_keyed_by_id_and_dead_letters_by_their_source_position(spark: SparkSession) -> None:
@@ -114,7 +117,7 @@ def test_a_dead_letter_record_is_keyed_by_position_and_carries_the_reason(spark:
     assert record.key == "orders/2/40"
     assert json.loads(record.value) == {
         "raw": "[1]",
-        "reason": "expected a JSON object, got list",
+        "reason": "expected a JSON object, got array",
         "topic": "orders",
         "partition": 2,
         "offset": 40,
@@ -127,10 +130,8 @@ class _Recorder:
     def __init__(self) -> None:
         self.batches: list[tuple[list[Any], int]] = []
 
-    def __call__(self, frame: DataFrame, batch_id: int) -> int:
-        rows = frame.collect()
-        self.batches.append((rows, batch_id))
-        return len(rows)
+    def __call__(self, frame: DataFrame, batch_id: int) -> None:
+        self.batches.append((frame.collect(), batch_id))
 
 
 def test_the_batch_writer_sends_events_to_event_sinks_and_letters_to_letter_sinks(spark: SparkSession) -> None:
@@ -198,3 +199,29 @@ def test_the_kafka_source_reads_the_configured_topic_from_its_start_within_the_b
             "maxOffsetsPerTrigger": "3333",
         },
     )
+
+
+def spark_jobs(spark: SparkSession, group: str, action: Callable[[], object]) -> int:
+    """How many Spark jobs `action` starts."""
+    spark.sparkContext.setJobGroup(group, group)
+    try:
+        action()
+    finally:
+        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
+    return len(spark.sparkContext.statusTracker().getJobIdsForGroup(group))
+
+
+def test_the_batch_is_counted_in_one_action_and_each_sink_reads_it_once(spark: SparkSession) -> None:
+    values = [encoded(event_id="a"), b"x", encoded(event_id="c")]
+    events, more_events, letters = _Recorder(), _Recorder(), _Recorder()
+    writer = BatchWriter({"cassandra": events, "s3": more_events}, {"kafka": letters})
+    reference = parse_records(kafka_records(spark, values)).persist()
+    one_count = spark_jobs(spark, "reference", lambda: count_rows_and_dead_letters(reference))
+    reference.unpersist()
+
+    jobs = spark_jobs(spark, "one-batch", lambda: writer(parse_records(kafka_records(spark, values)), 4))
+
+    assert jobs == one_count + 3  # each _Recorder collects once: nothing else counts or reads the batch
+    assert [len(sink.batches) for sink in (events, more_events, letters)] == [1, 1, 1]
+    assert writer.last_report is not None
+    assert writer.last_report.written == {"cassandra": 2, "s3": 2, "dead_letters.kafka": 1}

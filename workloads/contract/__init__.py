@@ -6,11 +6,14 @@ from workloads.contract.events import (
     PRIMARY_KEY,
     Field,
     FieldType,
+    UserEvent,
     ValidationError,
     cassandra_table_ddl,
     decode_event,
+    decoder,
     encode_event,
     json_schema,
+    reason,
     validate_event,
 )
 
@@ -20,10 +23,13 @@ __all__ = [
     "PRIMARY_KEY",
     "Field",
     "FieldType",
+    "UserEvent",
     "ValidationError",
     "cassandra_table_ddl",
     "decode_event",
+    "decoder",
     "encode_event",
     "json_schema",
+    "reason",
     "validate_event",
 ]

@@ -1,5 +1,7 @@
 """The `foreachBatch` function: splits a de-duplicated micro-batch and writes it to every sink.
 
+The batch is cached and counted once, in one pass that also fills the cache; then each sink reads it
+once. A sink writes all its rows or raises, so the counts of that one pass are what each wrote.
 Each sink is idempotent per batch id (Cassandra upserts by key, Parquet sinks replace an earlier
 attempt of the same batch), so a batch that fails half-way can simply be replayed. An exception
 from any sink fails the batch: Spark does not commit its offsets and the next run replays it.
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as sf
 
 from workloads.health import touch_heartbeat
 from workloads.streaming_job import cassandra_sink
@@ -26,8 +29,8 @@ from workloads.streaming_job.transform import dead_letter_json, dead_letters, va
 
 log = logging.getLogger(__name__)
 
-EventWriter = Callable[[DataFrame, int], int]
-"""Writes the valid events of batch `batch_id`; returns how many rows it wrote."""
+BatchSink = Callable[[DataFrame, int], None]
+"""Writes all the rows given (valid events or dead letters) of batch `batch_id`, or raises."""
 
 
 @dataclass(frozen=True)
@@ -47,31 +50,28 @@ class BatchReport:
         )
 
 
-def _parquet_writer(sink: ParquetSink) -> EventWriter:
-    def write(events: DataFrame, batch_id: int) -> int:
-        sink.write(events, batch_id)
-        return events.count()
-
-    return write
-
-
-def _kafka_dead_letter_writer(bootstrap_servers: str, topic: str) -> EventWriter:
+def _kafka_dead_letter_writer(bootstrap_servers: str, topic: str) -> BatchSink:
     """Dead letters to Kafka; a replayed batch may send them twice (Kafka has no upsert)."""
 
-    def write(letters: DataFrame, _batch_id: int) -> int:
+    def write(letters: DataFrame, _batch_id: int) -> None:
         records = dead_letter_json(letters)
         records.write.format("kafka").option("kafka.bootstrap.servers", bootstrap_servers).option("topic", topic).save()
-        return letters.count()
 
     return write
+
+
+def count_rows_and_dead_letters(batch: DataFrame) -> tuple[int, int]:
+    """(rows, dead letters) of the batch in one pass."""
+    counts = batch.agg(sf.count(sf.lit(1)), sf.count("error")).first()
+    return (int(counts[0]), int(counts[1])) if counts is not None else (0, 0)
 
 
 @dataclass
 class BatchWriter:
     """Callable for `foreachBatch(batch_frame, batch_id)`; sinks are name -> writer."""
 
-    event_sinks: dict[str, EventWriter]
-    dead_letter_sinks: dict[str, EventWriter]
+    event_sinks: dict[str, BatchSink]
+    dead_letter_sinks: dict[str, BatchSink]
     health_file: Path | None = None
     last_report: BatchReport | None = None
 
@@ -80,19 +80,22 @@ class BatchWriter:
         ingested_at = datetime.now(UTC)
         batch.persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            events = valid_events(batch, ingested_at)
-            letters = dead_letters(batch)
-            rows = batch.count()
-            dead_lettered = letters.count()
+            rows, dead_lettered = count_rows_and_dead_letters(batch)
+            valid = rows - dead_lettered
             written = dict.fromkeys(self.event_sinks, 0)
-            if rows > dead_lettered:
-                written = {name: write(events, batch_id) for name, write in self.event_sinks.items()}
+            if valid:
+                events = valid_events(batch, ingested_at)
+                for name, write in self.event_sinks.items():
+                    write(events, batch_id)
+                    written[name] = valid
             if dead_lettered:
+                letters = dead_letters(batch)
                 for name, write in self.dead_letter_sinks.items():
-                    written[f"dead_letters.{name}"] = write(letters, batch_id)
+                    write(letters, batch_id)
+                    written[f"dead_letters.{name}"] = dead_lettered
         finally:
             batch.unpersist()
-        report = BatchReport(batch_id, rows, rows - dead_lettered, dead_lettered, written, time.monotonic() - started)
+        report = BatchReport(batch_id, rows, valid, dead_lettered, written, time.monotonic() - started)
         self.last_report = report
         log.info(report.log_line())
         if self.health_file is not None:
@@ -101,16 +104,16 @@ class BatchWriter:
 
 def batch_writer_from_config(config: JobConfig) -> BatchWriter:
     """The sinks `SINKS` selects, with the data locations of docs/interfaces.md."""
-    event_sinks: dict[str, EventWriter] = {}
-    dead_letter_sinks: dict[str, EventWriter] = {}
+    event_sinks: dict[str, BatchSink] = {}
+    dead_letter_sinks: dict[str, BatchSink] = {}
     if config.cassandra is not None:
         target = config.cassandra
         event_sinks["cassandra"] = lambda events, _batch_id: cassandra_sink.write_events(events, target)
     if "s3" in config.sinks and config.s3 is not None:
-        event_sinks["s3"] = _parquet_writer(ParquetSink("s3", config.s3.events_path, EVENT_DATE))
-        dead_letter_sinks["s3"] = _parquet_writer(ParquetSink("s3-dead-letters", config.s3.dead_letters_path))
+        event_sinks["s3"] = ParquetSink("s3", config.s3.events_path, EVENT_DATE).write
+        dead_letter_sinks["s3"] = ParquetSink("s3-dead-letters", config.s3.dead_letters_path).write
     if config.hdfs_events_path is not None and "hdfs" in config.sinks:
-        event_sinks["hdfs"] = _parquet_writer(ParquetSink("hdfs", config.hdfs_events_path, EVENT_DATE))
+        event_sinks["hdfs"] = ParquetSink("hdfs", config.hdfs_events_path, EVENT_DATE).write
     if config.dead_letter_topic:
         dead_letter_sinks["kafka"] = _kafka_dead_letter_writer(config.kafka_bootstrap_servers, config.dead_letter_topic)
     return BatchWriter(event_sinks, dead_letter_sinks, config.health_file)

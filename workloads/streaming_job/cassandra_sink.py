@@ -10,7 +10,7 @@ optional values are bound as UNSET rather than null, which would write tombstone
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
@@ -69,25 +69,21 @@ def bind_values(row: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(UNSET_VALUE if value is None else value for value in row)
 
 
-def write_partition(rows: Iterable[Sequence[Any]], target: CassandraConfig, cql: str) -> Iterator[int]:
-    """Upsert one partition with at most `target.concurrency` requests in flight; yield the rows written."""
+def write_partition(rows: Iterable[Sequence[Any]], target: CassandraConfig, cql: str) -> None:
+    """Upsert one partition with at most `target.concurrency` requests in flight; raise if any fails."""
     session = _session(target)
     statement = _prepared(target, session, cql)
     in_flight: deque[ResponseFuture] = deque()
-    written = 0
     for row in rows:
         if len(in_flight) >= target.concurrency:
             in_flight.popleft().result()
-            written += 1
         in_flight.append(session.execute_async(statement, bind_values(row)))
     while in_flight:
         in_flight.popleft().result()
-        written += 1
-    yield written
 
 
-def write_events(events: DataFrame, target: CassandraConfig) -> int:
-    """Upsert the valid events of a batch from the executors; return the number of rows acknowledged."""
+def write_events(events: DataFrame, target: CassandraConfig) -> None:
+    """Upsert the valid events of a batch from the executors; every row is acknowledged or the batch fails."""
     columns = table_columns()
     # Timestamps travel as epoch milliseconds: the driver binds those exactly, whatever the worker's time zone.
     as_millis = set(timestamp_column_names()) | {INGESTED_AT}
@@ -95,4 +91,4 @@ def write_events(events: DataFrame, target: CassandraConfig) -> int:
         *[sf.unix_millis(sf.col(name)).alias(name) if name in as_millis else sf.col(name) for name in columns]
     )
     cql = insert_statement(target.keyspace, target.table, columns)
-    return int(bindable.rdd.mapPartitions(partial(write_partition, target=target, cql=cql)).sum())
+    bindable.foreachPartition(partial(write_partition, target=target, cql=cql))
