@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STATE_DIR ?= $(HOME)/.streamstack/pulumi-state
 STACK ?= local
 
-.PHONY: up down test unit lint render
+.PHONY: up down test unit lint render bench
 
 $(VENV)/.installed: requirements.txt components/versions.py
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: lint
 
 unit: $(VENV)/.installed
 	$(BIN)/python -m pytest tests/unit
+
+# Benchmarks on real local servers, ratios against baselines of the same run (not tests; CI does not run them).
+# `make bench STAGES=transform,producer RUNS=5` runs a subset; results land in bench/.
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench $(if $(STAGES),--stages $(STAGES)) $(if $(RUNS),--runs $(RUNS))
 
 render: $(VENV)/.installed
 	$(BIN)/python -m tools.render --stack $(STACK)

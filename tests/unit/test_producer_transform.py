@@ -77,6 +77,7 @@ def test_a_randomuser_profile_becomes_a_flat_contract_event():
         schema_version=1,
         email_hash=hmac.new(KEY, b"jennie.nichols@example.com", hashlib.sha256).hexdigest(),
         postcode_hash=hmac.new(KEY, b"63104", hashlib.sha256).hexdigest(),
+        registered_at="2007-07-09T05:51:59.390Z",  # as randomuser wrote it: RFC 3339, UTC
     )
 
 
@@ -181,7 +182,8 @@ def test_blank_optional_values_are_left_out():
         ("location.postcode", {"code": 1}, "location.postcode: expected `int | str | null`, got `object`"),
         ("dob.age", "thirty", "dob.age: expected `int | null`, got `str`"),
         ("dob.age", 151, "age: expected `int` <= 150"),
-        ("registered.date", "last tuesday", "registered.date: invalid RFC3339 encoded datetime"),
+        ("registered.date", "last tuesday", "registered_at: invalid RFC3339 encoded datetime"),
+        ("registered.date", 20070709, "registered.date: expected `str | null`, got `int`"),
         ("registered.date", "2007-07-09T05:51:59", "registered_at: expected `datetime` with a timezone component"),
         ("login.uuid", 12345, "login.uuid: expected `str`, got `int`"),
         ("name.last", "x" * 129, "last_name: expected `str` of length <= 128"),

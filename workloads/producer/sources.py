@@ -14,7 +14,6 @@ import random
 import time
 import urllib.parse
 import urllib.request
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -134,7 +133,9 @@ _PLACES = (
     ("Leeds", "West Yorkshire", "United Kingdom", "GB"),
     ("Austin", "Texas", "United States", "US"),
 )
-_REGISTRATION_EPOCH = datetime(2005, 1, 1, tzinfo=UTC)
+# Registration days over twenty years from 2005, formatted once: the profile only adds the time of day.
+_REGISTRATION_DAYS = tuple(f"{datetime(2005, 1, 1, tzinfo=UTC) + timedelta(days=day):%Y-%m-%d}" for day in range(7305))
+_HANDLES = {(first, last): f"{first}.{last}".lower() for first in _FIRST_NAMES for last in _LAST_NAMES}
 
 
 def _pick(rng: random.Random, count: int) -> int:
@@ -143,12 +144,21 @@ def _pick(rng: random.Random, count: int) -> int:
     return int(rng.random() * count)
 
 
+def _uuid4(rng: random.Random) -> str:
+    """A version-4 UUID from `rng` (RFC 4122 layout), formatted without building a UUID object."""
+    text = f"{rng.getrandbits(128):032x}"
+    return f"{text[:8]}-{text[8:12]}-4{text[13:16]}-{'89ab'[int(text[16], 16) & 3]}{text[17:20]}-{text[20:]}"
+
+
 def synthetic_profile(rng: random.Random) -> dict[str, Any]:
     """One randomuser-shaped profile drawn from `rng` only, so a seed reproduces the stream."""
     first, last = _FIRST_NAMES[_pick(rng, len(_FIRST_NAMES))], _LAST_NAMES[_pick(rng, len(_LAST_NAMES))]
     city, state, country, nationality = _PLACES[_pick(rng, len(_PLACES))]
-    registered = _REGISTRATION_EPOCH + timedelta(seconds=_pick(rng, 20 * 365 * 86400))
-    handle = f"{first}.{last}{_pick(rng, 1000)}".lower()
+    hour, minute, second, millisecond = _pick(rng, 24), _pick(rng, 60), _pick(rng, 60), _pick(rng, 1000)
+    registered = (
+        f"{_REGISTRATION_DAYS[_pick(rng, len(_REGISTRATION_DAYS))]}T{hour:02}:{minute:02}:{second:02}.{millisecond:03}Z"
+    )
+    handle = f"{_HANDLES[first, last]}{_pick(rng, 1000)}"
     return {
         "gender": "female" if rng.random() < 0.5 else "male",
         "name": {"first": first, "last": last},
@@ -160,9 +170,9 @@ def synthetic_profile(rng: random.Random) -> dict[str, Any]:
             "coordinates": {"latitude": f"{rng.uniform(-90, 90):.4f}", "longitude": f"{rng.uniform(-180, 180):.4f}"},
         },
         "email": f"{handle}@example.com",
-        "login": {"uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "username": handle},
+        "login": {"uuid": _uuid4(rng), "username": handle},
         "dob": {"age": 18 + _pick(rng, 73)},
-        "registered": {"date": registered.isoformat(timespec="milliseconds")},
+        "registered": {"date": registered},
         "nat": nationality,
     }
 

@@ -51,7 +51,7 @@ class _Dob(msgspec.Struct):
 
 
 class _Registered(msgspec.Struct):
-    date: datetime | None = None
+    date: str | None = None  # passed on as written: the contract checks it is RFC 3339 with an offset
 
 
 class Profile(msgspec.Struct):
@@ -133,7 +133,6 @@ def to_event(profile: Any, *, source: str, pseudonym_key: bytes, event_time: dat
     location, login = parsed.location, parsed.login
     coordinates = location.coordinates or _Coordinates()
     postcode = location.postcode if isinstance(location.postcode, int) else _present(location.postcode)
-    registered = parsed.registered.date if parsed.registered else None
     when = event_time.isoformat(timespec="milliseconds")
     candidate = {
         "event_id": event_id_for(login.uuid, when),
@@ -153,7 +152,7 @@ def to_event(profile: Any, *, source: str, pseudonym_key: bytes, event_time: dat
         "latitude": _as_float(coordinates.latitude, "location.coordinates.latitude"),
         "longitude": _as_float(coordinates.longitude, "location.coordinates.longitude"),
         "age": parsed.dob.age if parsed.dob else None,
-        "registered_at": None if registered is None else registered.isoformat(timespec="milliseconds"),
+        "registered_at": _present(parsed.registered.date) if parsed.registered else None,
         "source": source,
     }
     return {name: value for name, value in candidate.items() if value is not None}

@@ -1,0 +1,1 @@
+"""One module per benchmark stage; each has `run(servers, runs, progress) -> list[Record]`."""
