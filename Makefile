@@ -1,18 +1,51 @@
 # The two commands of the README: `make up` (the local stack on Docker, Pulumi's local file backend)
-# and `make test` (lint + every test). Both create the virtualenv they need.
+# and `make test` (lint + every test). Both create the virtualenv they need: `up` and the other
+# deployment commands install only what the Pulumi program and its tools need (requirements-deploy.txt);
+# `test` adds the workloads' and the tests' own (requirements.txt).
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STATE_DIR ?= $(HOME)/.streamstack/pulumi-state
 STACK ?= local
+TAIL ?= 200
+DEPLOY := $(VENV)/.deploy-installed
 
-.PHONY: up down test unit lint render bench
+.PHONY: up down plan status logs test unit lint render bench
 
-$(VENV)/.installed: requirements.txt components/versions.py
-	$(PYTHON) -m venv $(VENV)
+$(DEPLOY): requirements-deploy.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-deploy.txt
+	touch $@
+
+$(VENV)/.installed: requirements.txt components/versions.py $(DEPLOY)
 	$(BIN)/python -m pip install --quiet -r requirements.txt "$$($(BIN)/python -m components.versions pyspark)"
 	touch $@
+
+# What `pulumi up` would start, offline: services, replicas, images, memory, published URLs.
+plan: $(DEPLOY)
+	$(BIN)/python -m tools.plan --stack $(STACK)
+
+# Shows the preview and asks before applying; `make up YES=1` applies without asking.
+up: $(DEPLOY)
+	$(BIN)/python -m tools.preflight --stack $(STACK) --for up
+	mkdir -p $(STATE_DIR)
+	pulumi login file://$(STATE_DIR)
+	pulumi stack select --create $(STACK)
+	pulumi up --stack $(STACK) $(if $(YES),--yes)
+
+down: $(DEPLOY)
+	$(BIN)/python -m tools.preflight --stack $(STACK) --for down
+	pulumi login file://$(STATE_DIR)
+	pulumi destroy --stack $(STACK) $(if $(YES),--yes)
+
+# Each service's state, the one-shot tasks' exit codes and whether data flows; exit status 0 only if it does.
+status: $(DEPLOY)
+	$(BIN)/python -m tools.preflight --stack $(STACK) --for status
+	$(BIN)/python -m tools.status --stack $(STACK)
+
+logs: $(DEPLOY)
+	$(BIN)/python -m tools.logs --stack $(STACK) --tail $(TAIL) $(SERVICE)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -30,13 +63,3 @@ bench: $(VENV)/.installed
 
 render: $(VENV)/.installed
 	$(BIN)/python -m tools.render --stack $(STACK)
-
-up: $(VENV)/.installed
-	@test -n "$${PULUMI_CONFIG_PASSPHRASE+set}" || { echo "set PULUMI_CONFIG_PASSPHRASE (it encrypts this stack's secrets)"; exit 1; }
-	mkdir -p $(STATE_DIR)
-	pulumi login file://$(STATE_DIR)
-	pulumi stack select --create $(STACK)
-	pulumi up --yes --stack $(STACK)
-
-down:
-	pulumi destroy --yes --stack $(STACK)

@@ -6,6 +6,7 @@ key, the value and what is allowed, so a typo fails `pulumi preview` before it c
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -21,6 +22,8 @@ SINKS = ("cassandra", "s3", "hdfs")
 PRODUCER_SOURCES = ("randomuser", "synthetic")
 CHECKPOINT_STORES = ("s3", "hdfs", "volume")
 UI_SERVICE_TYPES = ("ClusterIP", "NodePort")
+# Namespaces of the providers' own settings, which their providers read (e.g. kubernetes:context).
+OTHER_NAMESPACES = ("pulumi", "docker", "kubernetes", "random")
 SECRET_KEYS = ("cassandraPassword", "objectStorePassword", "postgresPassword", "airflowAdminPassword", "pseudonymKey")
 
 # Spark refuses a driver or executor below 1.5 x its 300 MiB reserved memory (INVALID_DRIVER_MEMORY,
@@ -37,14 +40,19 @@ _SPARK_INTERVAL = re.compile(r"^\d+ (second|seconds|minute|minutes)$")
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
-    """A stack config value that cannot be deployed: names the key, the value and what is allowed."""
+class ConfigError(pulumi.RunError, ValueError):
+    """A stack config value that cannot be deployed: names the key, the value and what is allowed.
 
-    def __init__(self, key: str, value: object, allowed: str) -> None:
+    A pulumi.RunError, which the Pulumi CLI reports as its message alone, without the traceback
+    (pulumi/errors.py: "a clean exit rather than the usual verbose unhandled error logic").
+    """
+
+    def __init__(self, key: str, value: object, allowed: str, *, namespace: str = NAMESPACE) -> None:
         self.key = key
         self.value = value
         self.allowed = allowed
-        super().__init__(f"invalid stack config {NAMESPACE}:{key} = {value!r}: {allowed}")
+        qualified = f"{namespace}:{key}" if namespace else key
+        super().__init__(f"invalid stack config {qualified} = {value!r}: {allowed}")
 
 
 @dataclass(frozen=True)
@@ -388,11 +396,20 @@ def _sinks(raw: object) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _check_sink_stores(sinks: tuple[str, ...], hdfs: HdfsSettings, object_store: ObjectStoreSettings) -> None:
-    if "hdfs" in sinks and not hdfs.enabled:
-        raise ConfigError("sinks", list(sinks), "sink 'hdfs' needs hdfs.enabled: true")
-    if "s3" in sinks and not object_store.enabled:
-        raise ConfigError("sinks", list(sinks), "sink 's3' needs objectStore.enabled: true")
+def _check_sink_stores(
+    sinks: tuple[str, ...], explicit: bool, hdfs: HdfsSettings, object_store: ObjectStoreSettings
+) -> None:
+    """A sink needs its store. With the default sinks the user only wrote `<store>.enabled: false`: say so."""
+    stores = (("hdfs", "hdfs.enabled", hdfs.enabled), ("s3", "objectStore.enabled", object_store.enabled))
+    for sink, key, enabled in stores:
+        if sink not in sinks or enabled:
+            continue
+        if explicit:
+            raise ConfigError("sinks", list(sinks), f"sink {sink!r} needs {key}: true")
+        without = [name for name in sinks if name != sink]
+        raise ConfigError(
+            key, False, f"the default sinks include {sink}; set sinks (e.g. {without}) to leave it out, or enable it"
+        )
 
 
 def _check_checkpoint_store(job: StreamingJobSettings, hdfs: HdfsSettings, object_store: ObjectStoreSettings) -> None:
@@ -415,21 +432,24 @@ def _check_kubernetes_checkpoint(settings: Settings, explicit: bool) -> None:
     )
 
 
-def _check_host_ports(settings: Settings) -> None:
+def _check_host_ports(settings: Settings, explicit: set[str]) -> None:
     """Two services on one host port would fail at `pulumi up` (Docker) or at the second port-forward
-    (Kubernetes); refuse it here."""
-    claims: list[tuple[str, int]] = [
-        (f"kafka.hostPort (broker {i})", settings.kafka.host_port + i) for i in range(settings.kafka.brokers)
+    (Kubernetes); refuse it here, blaming the key the user set rather than a default they never touched."""
+    # (key, its value, the host ports it takes): replicas take the next ports (Kafka brokers, Cassandra nodes).
+    replicated = [
+        ("kafka.hostPort", settings.kafka.host_port, settings.kafka.brokers, "broker"),
+        ("cassandra.hostPort", settings.cassandra.host_port, settings.cassandra.nodes, "node"),
     ]
-    # Every replica of a published port takes the next host port (Kafka brokers, Cassandra nodes).
-    claims += [
-        (f"cassandra.hostPort (node {i})", settings.cassandra.host_port + i) for i in range(settings.cassandra.nodes)
-    ]
-    claims += [
-        ("spark.uiHostPort", settings.spark.ui_host_port),
-        ("streamingJob.uiHostPort", settings.streaming_job.ui_host_port),
-    ]
-    optional = [
+    claims: list[tuple[str, int, int, str]] = []
+    for key, first, count, unit in replicated:
+        if first + count - 1 > 65535:
+            raise ConfigError(
+                key, first, f"{count} {unit}s take host ports {first}-{first + count - 1}; at most {65536 - count}"
+            )
+        claims += [(key, first, first + i, f"{key} ({unit} {i})") for i in range(count)]
+    single = [
+        (True, "spark.uiHostPort", settings.spark.ui_host_port),
+        (True, "streamingJob.uiHostPort", settings.streaming_job.ui_host_port),
         (settings.schema_registry.enabled, "schemaRegistry.hostPort", settings.schema_registry.host_port),
         (settings.kafka_ui.enabled, "kafkaUi.hostPort", settings.kafka_ui.host_port),
         (settings.hdfs.enabled, "hdfs.uiHostPort", settings.hdfs.ui_host_port),
@@ -437,12 +457,15 @@ def _check_host_ports(settings: Settings) -> None:
         (settings.object_store.enabled, "objectStore.consoleHostPort", settings.object_store.console_host_port),
         (settings.airflow.enabled, "airflow.hostPort", settings.airflow.host_port),
     ]
-    claims += [(key, port) for enabled, key, port in optional if enabled]
-    owner: dict[int, str] = {}
-    for key, port in claims:
+    claims += [(key, port, port, key) for enabled, key, port in single if enabled]
+    owner: dict[int, tuple[str, int, str]] = {}
+    for key, value, port, label in claims:
         if port in owner:
-            raise ConfigError(key.split(" ")[0], port, f"host port {port} is already taken by {owner[port]}")
-        owner[port] = key
+            earlier_key, earlier_value, earlier_label = owner[port]
+            if key not in explicit and earlier_key in explicit:
+                raise ConfigError(earlier_key, earlier_value, f"host port {port} is also {label}'s default")
+            raise ConfigError(key, value, f"host port {port} is already taken by {earlier_label}")
+        owner[port] = (key, value, label)
 
 
 def _secret(raw: Mapping[str, object], secret_keys: set[str], name: str) -> pulumi.Output[str] | None:
@@ -459,11 +482,33 @@ def _secret(raw: Mapping[str, object], secret_keys: set[str], name: str) -> pulu
     return pulumi.Output.secret(value)
 
 
+def _check_namespace(full_key: str, text: str) -> None:
+    """Refuse config in a namespace nothing reads: `streamstak:kafka` would otherwise be silently ignored."""
+    namespace = full_key.split(":", 1)[0]
+    if namespace == NAMESPACE or namespace in OTHER_NAMESPACES:
+        return
+    close = difflib.get_close_matches(namespace, [NAMESPACE, *OTHER_NAMESPACES], n=1)
+    hint = f"did you mean {close[0]}:{full_key.split(':', 1)[-1]}? " if close else ""
+    allowed = f"{hint}no one reads namespace {namespace!r}; this project's keys are {NAMESPACE}:<key>"
+    raise ConfigError(full_key, text, allowed, namespace="")
+
+
+def _unknown_key(key: str, value: object, known: Iterable[str]) -> ConfigError:
+    """An unknown top-level key; a dotted one whose head is a section was set without `--path`."""
+    section, _, rest = key.partition(".")
+    if rest and section in known:
+        return ConfigError(
+            key, value, f"unknown key; to set {rest!r} inside {section}, use `pulumi config set --path {key} <value>`"
+        )
+    return ConfigError(key, value, f"unknown key; allowed: {', '.join(sorted(known))}")
+
+
 def parse_settings(config: Mapping[str, str], secret_keys: Iterable[str], project: str, stack: str) -> Settings:
     """Turn the raw `namespace:key -> string` config of a stack into Settings, or raise ConfigError."""
     prefix = f"{NAMESPACE}:"
     raw: dict[str, object] = {}
     for full_key, text in config.items():
+        _check_namespace(full_key, text)
         if not full_key.startswith(prefix):
             continue
         key = full_key[len(prefix) :]
@@ -487,7 +532,7 @@ def parse_settings(config: Mapping[str, str], secret_keys: Iterable[str], projec
     known = {*sections, "target", "sinks", "streamingJob", *SECRET_KEYS}
     for key in sorted(raw):
         if key not in known:
-            raise ConfigError(key, raw[key], f"unknown key; allowed: {', '.join(sorted(known))}")
+            raise _unknown_key(key, raw[key], known)
     for key in SECRET_KEYS:
         if key in raw and key not in secret_names:
             _secret(raw, secret_names, key)
@@ -500,7 +545,7 @@ def parse_settings(config: Mapping[str, str], secret_keys: Iterable[str], projec
     object_store: ObjectStoreSettings = parsed["objectStore"]
     spark: SparkSettings = parsed["spark"]
     sinks = _sinks(raw.get("sinks"))
-    _check_sink_stores(sinks, hdfs, object_store)
+    _check_sink_stores(sinks, "sinks" in raw, hdfs, object_store)
     default_checkpoint = "s3" if object_store.enabled else "hdfs" if hdfs.enabled else "volume"
     streaming_job = _parse_section("streamingJob", raw, lambda s: _streaming_job(s, default_checkpoint, spark))
     _check_checkpoint_store(streaming_job, hdfs, object_store)
@@ -530,7 +575,8 @@ def parse_settings(config: Mapping[str, str], secret_keys: Iterable[str], projec
         ),
     )
     # Host ports are published on Docker and port-forwarded to on Kubernetes: on both, each is one's own.
-    _check_host_ports(settings)
+    explicit = {f"{section}.{name}" for section, values in raw.items() if isinstance(values, dict) for name in values}
+    _check_host_ports(settings, explicit)
     if settings.target == "kubernetes":
         _check_kubernetes_checkpoint(settings, explicit="checkpoint" in (raw.get("streamingJob") or {}))
     if settings.target == "kubernetes" and settings.kubernetes.image_registry is None:

@@ -31,12 +31,12 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.service import ServiceSpec
+from components.settings import NAMESPACE, ConfigError
 from components.targets.docker import DockerTarget
 from components.targets.kubernetes import KubernetesTarget
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "streamstack"
-NAMESPACE = "streamstack"
 _SECRET_SIG = rpc._special_secret_sig
 _SIG_KEY = rpc._special_sig_key
 SECRET_TEST_VALUE = "secret-from-stack-config"
@@ -192,21 +192,47 @@ def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+class StackFileError(Exception):
+    """A stack file that is not readable YAML; the message names the file and where."""
+
+
+def stack_file(stack: str) -> dict[str, Any]:
+    """Pulumi.<stack>.yaml as a mapping; StackFileError naming the file when it is missing or not YAML."""
+    path = REPOSITORY_ROOT / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        stacks = sorted(candidate.name.split(".")[1] for candidate in REPOSITORY_ROOT.glob("Pulumi.*.yaml"))
+        raise StackFileError(f"{path.name}: no such stack file; stacks here: {', '.join(stacks)}")
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        position = f"line {where.line + 1}, column {where.column + 1}: " if where else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise StackFileError(f"{path.name}: {position}{problem}") from None
+    if document is not None and not isinstance(document, dict):
+        raise StackFileError(f"{path.name}: expected a mapping with a `config:` section")
+    return document or {}
+
+
 def stack_config(stack: str, overrides: dict[str, Any] | None = None) -> tuple[dict[str, str], list[str]]:
-    """The stack file's `streamstack:` config with overrides deep-merged, as the engine passes it."""
-    document = yaml.safe_load((REPOSITORY_ROOT / f"Pulumi.{stack}.yaml").read_text()) or {}
+    """The stack file's config with overrides deep-merged into the `streamstack:` keys, as the engine passes it:
+    every key keeps its namespace, so one that nothing reads is seen (and refused) by the program."""
     values: dict[str, Any] = {}
+    foreign: dict[str, Any] = {}
     secret_keys: list[str] = []
-    for full_key, value in (document.get("config") or {}).items():
-        key = full_key.split(":", 1)[1]
+    for full_key, value in (stack_file(stack).get("config") or {}).items():
+        namespace, _, key = full_key.partition(":")
         is_secure = isinstance(value, dict) and set(value) == {"secure"}
         if is_secure:
-            secret_keys.append(f"{NAMESPACE}:{key}")
-        values[key] = SECRET_TEST_VALUE if is_secure else value
+            secret_keys.append(full_key)
+        plain = SECRET_TEST_VALUE if is_secure else value
+        if namespace == NAMESPACE:
+            values[key] = plain
+        else:
+            foreign[full_key] = plain
     values = _merge(values, overrides or {})
-    config = {
-        f"{NAMESPACE}:{key}": value if isinstance(value, str) else json.dumps(value) for key, value in values.items()
-    }
+    merged = {f"{NAMESPACE}:{key}": value for key, value in values.items()} | foreign
+    config = {key: value if isinstance(value, str) else json.dumps(value) for key, value in merged.items()}
     return config, secret_keys
 
 
@@ -261,3 +287,15 @@ def run_program(
         if _sync_await(output.is_secret()):
             secret_outputs.add(name)
     return Deployment(resources=monitor.declared, outputs=outputs, secret_outputs=secret_outputs, specs=specs)
+
+
+def deployment_or_exit(stack: str) -> Deployment:
+    """The stack's graph for the command-line tools; a bad stack file or config ends the tool with one line."""
+    try:
+        return run_program(stack)
+    except StackFileError as error:
+        raise SystemExit(f"error: {error}") from None
+    except ProgramFailedError as failure:
+        if isinstance(failure.error, ConfigError):
+            raise SystemExit(f"error: {failure.error}") from None
+        raise

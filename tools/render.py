@@ -20,7 +20,7 @@ import kubernetes_validate
 import yaml
 
 from tools.manifests import KUBERNETES_SCHEMA_VERSION, file_name, manifests, validate
-from tools.mock_deploy import REPOSITORY_ROOT, run_program
+from tools.mock_deploy import REPOSITORY_ROOT, deployment_or_exit
 
 RENDERED_FILE = re.compile(r"^\d{2}-.+\.yaml$")
 
@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml is rendered (default: dev)")
     parser.add_argument("--out", type=Path, help="output directory (default: .cache/rendered/<stack>)")
     options = parser.parse_args(argv)
-    documents = manifests(run_program(options.stack))
+    documents = manifests(deployment_or_exit(options.stack))
     if not documents:
         print(f"stack {options.stack} declares no Kubernetes objects (is its target kubernetes?)", file=sys.stderr)
         return 2

@@ -22,11 +22,15 @@ IMAGES = {
 
 
 def pins(path: Path) -> dict[str, str]:
-    lines = (line.strip() for line in path.read_text().splitlines())
-    return {
-        name.lower(): version
-        for name, version in (line.split("==", 1) for line in lines if line and not line.startswith("#"))
-    }
+    """name -> version of a requirements file, following `-r` includes."""
+    found: dict[str, str] = {}
+    for line in (raw.strip() for raw in path.read_text().splitlines()):
+        if line.startswith("-r "):
+            found |= pins(path.parent / line.split()[1])
+        elif line and not line.startswith("#"):
+            name, version = line.split("==", 1)
+            found[name.lower()] = version
+    return found
 
 
 def copied_python_files(dockerfile: Path) -> list[Path]:

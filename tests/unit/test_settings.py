@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pulumi
 import pytest
 
 from components.settings import ConfigError, parse_settings
@@ -70,11 +71,24 @@ INVALID = [
     ),
     ({"sinks": []}, "sinks", [], "must be a non-empty list of cassandra, s3, hdfs"),
     ({"sinks": ["s3", "s3"]}, "sinks", ["s3", "s3"], "must not name a sink twice"),
+    # With the default sinks the user wrote only hdfs.enabled: false, so that is what the message names.
     (
         {"hdfs": {"enabled": False}},
+        "hdfs.enabled",
+        False,
+        "the default sinks include hdfs; set sinks (e.g. ['cassandra', 's3']) to leave it out, or enable it",
+    ),
+    (
+        {"hdfs": {"enabled": False}, "sinks": ["cassandra", "hdfs"]},
         "sinks",
-        ["cassandra", "s3", "hdfs"],
+        ["cassandra", "hdfs"],
         "sink 'hdfs' needs hdfs.enabled: true",
+    ),
+    (
+        {"objectStore": {"enabled": False}},
+        "objectStore.enabled",
+        False,
+        "the default sinks include s3; set sinks (e.g. ['cassandra', 'hdfs'])",
     ),
     (
         {"objectStore": {"enabled": False}, "sinks": ["s3"]},
@@ -88,7 +102,24 @@ INVALID = [
         "s3",
         "needs objectStore.enabled: true",
     ),
-    ({"kafkaUi": {"hostPort": 8080}}, "airflow.hostPort", 8080, "host port 8080 is already taken by kafkaUi.hostPort"),
+    # A collision blames the key the user set, even when the default it meets is declared later.
+    ({"kafkaUi": {"hostPort": 8080}}, "kafkaUi.hostPort", 8080, "host port 8080 is also airflow.hostPort's default"),
+    ({"kafka": {"hostPort": 8080}}, "kafka.hostPort", 8080, "host port 8080 is also airflow.hostPort's default"),
+    ({"airflow": {"hostPort": 9094}}, "airflow.hostPort", 9094, "already taken by kafka.hostPort (broker 0)"),
+    (
+        {"kafka": {"brokers": 3, "hostPort": 65534}},
+        "kafka.hostPort",
+        65534,
+        "3 brokers take host ports 65534-65536; at most 65533",
+    ),
+    (
+        {"cassandra": {"nodes": 2, "hostPort": 65535}},
+        "cassandra.hostPort",
+        65535,
+        "2 nodes take host ports 65535-65536; at most 65534",
+    ),
+    # `pulumi config set kafka.brokers 3` without --path makes a top-level key with a dot in it.
+    ({"kafka.brokers": 3}, "kafka.brokers", 3, "use `pulumi config set --path kafka.brokers <value>`"),
     (
         {"kafka": {"brokers": 3, "hostPort": 9040}, "cassandra": {"hostPort": 9042}},
         "cassandra.hostPort",
@@ -194,3 +225,37 @@ def test_committed_stack_files_hold_no_plaintext_secrets() -> None:
         for key in SECRET_KEYS:
             value = config.get(f"streamstack:{key}")
             assert value is None or set(value) == {"secure"}, f"{stack_file.name}: {key} is not encrypted"
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (
+            "streamstak:kafka",
+            "did you mean streamstack:kafka? no one reads namespace 'streamstak'; this project's keys are "
+            "streamstack:<key>",
+        ),
+        ("pipeline:kafka", "no one reads namespace 'pipeline'; this project's keys are streamstack:<key>"),
+    ],
+)
+def test_a_key_in_a_namespace_nothing_reads_is_refused(key: str, message: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        parse_settings({key: '{"brokers": 3}'}, [], "streamstack", "local")
+    assert str(refused.value) == f"invalid stack config {key} = '{{\"brokers\": 3}}': {message}"
+
+
+def test_the_providers_namespaces_are_theirs_to_read() -> None:
+    settings = parse_settings(
+        {"docker:host": "unix:///var/run/docker.sock", "kubernetes:context": "kind-streamstack", "pulumi:tags": "{}"},
+        [],
+        "streamstack",
+        "local",
+    )
+    assert settings.target == "docker"
+
+
+def test_a_config_error_is_a_pulumi_run_error_reported_without_a_traceback() -> None:
+    """pulumi/errors.py: RunError ends the program "resulting in a clean exit rather than the usual verbose
+    unhandled error logic which emits the source program text and complete stack trace"."""
+    assert issubclass(ConfigError, pulumi.RunError)
+    assert "clean exit" in " ".join((pulumi.RunError.__doc__ or "").split())

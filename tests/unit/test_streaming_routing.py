@@ -9,6 +9,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from pyspark.sql import DataFrame, SparkSession
 from tests.unit.test_contract import valid_event
 from workloads.streaming_job.batch_writer import BatchWriter, count_rows_and_dead_letters
 from workloads.streaming_job.config import parse_config
+from workloads.streaming_job.progress import OffsetCommitter
 from workloads.streaming_job.schema import KAFKA_SOURCE_SCHEMA
 from workloads.streaming_job.session import read_kafka
 from workloads.streaming_job.transform import (
@@ -225,3 +227,39 @@ def test_the_batch_is_counted_in_one_action_and_each_sink_reads_it_once(spark: S
     assert [len(sink.batches) for sink in (events, more_events, letters)] == [1, 1, 1]
     assert writer.last_report is not None
     assert writer.last_report.written == {"cassandra": 2, "s3": 2, "dead_letters.kafka": 1}
+
+
+class _CountingCommitter(OffsetCommitter):
+    """The job's listener, counting the progress events Spark hands it (through py4j's callback server)."""
+
+    def __init__(self) -> None:
+        self.commits: list[list[tuple[str, int, int]]] = []
+        super().__init__(lambda positions: self.commits.append([(p.topic, p.partition, p.offset) for p in positions]))
+        self.progress_events = 0
+
+    def onQueryProgress(self, event: Any) -> None:  # noqa: N802 (pyspark's listener interface)
+        self.progress_events += 1
+        super().onQueryProgress(event)
+
+
+def test_the_progress_listener_hears_each_micro_batch_and_commits_nothing_for_a_file_source(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    source = tmp_path / "records"
+    kafka_records(spark, [encoded(event_id="a")]).write.parquet(str(source))
+    listener = _CountingCommitter()
+    spark.streams.addListener(listener)
+    try:
+        query = (
+            spark.readStream.schema(KAFKA_SOURCE_SCHEMA).parquet(str(source))
+            .writeStream.format("noop").option("checkpointLocation", str(tmp_path / "checkpoint"))
+            .trigger(availableNow=True).start()
+        )  # fmt: skip
+        query.awaitTermination()
+        deadline = time.monotonic() + 10  # listener events arrive asynchronously
+        while listener.progress_events == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        spark.streams.removeListener(listener)
+    assert listener.progress_events >= 1
+    assert listener.commits == []

@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 KNOWN_SINKS = ("cassandra", "s3", "hdfs")
+# The consumer group whose committed offsets are the job's progress (progress.py); `make status` reads its lag.
+PROGRESS_GROUP = "streamstack-streaming-job"
 _MASK = "****"
 
 

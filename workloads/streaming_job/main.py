@@ -21,6 +21,7 @@ from pyspark.sql.streaming import StreamingQuery
 from workloads.health import touch_heartbeat
 from workloads.streaming_job.batch_writer import BatchWriter, batch_writer_from_config
 from workloads.streaming_job.config import ConfigError, describe, parse_config
+from workloads.streaming_job.progress import OffsetCommitter, kafka_group_commit
 from workloads.streaming_job.session import build_session, read_kafka, start_query
 
 log = logging.getLogger("streamstack.streaming_job")
@@ -82,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     log.info("effective configuration:\n%s", describe(config))
     spark = build_session(config)
+    spark.streams.addListener(OffsetCommitter(kafka_group_commit(config.kafka_bootstrap_servers)))
     writer = batch_writer_from_config(config)
     run_with_restarts(lambda: start_query(read_kafka(spark, config), config, writer), writer, config.health_file)
     spark.stop()
