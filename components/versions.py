@@ -621,7 +621,6 @@ def _ours(dockerfile: str, note: str) -> Source:
 
 _JOB_DOCKERFILE = "workloads/streaming_job/Dockerfile"
 SPARK_USER = User(185, 185)
-SPARK_HOME = f"/usr/local/lib/python{PYTHON_RELEASE}/site-packages/pyspark"
 SPARK_WORK_DIR = "/var/lib/spark/work"  # the standalone worker's scratch space (default $SPARK_HOME/work)
 CHECKPOINT_DIR = "/checkpoints"
 
