@@ -142,6 +142,9 @@ class ServiceSpec:
     depends_on: Sequence[pulumi.Resource] = ()
     user: User | None = None  # None: the image's own user
     writes: Sequence[str] = ()  # paths outside its volumes the process creates or writes
+    # With a read-only root filesystem, the directories the process writes get a fresh empty directory each.
+    read_only_root: bool = False
+    scratch: Sequence[str] = ()
     launches_containers: bool = False
     runs_client_code: bool = False  # executes code its clients submit (Spark workers): reaches what they reach
 
@@ -152,11 +155,23 @@ class ServiceSpec:
             raise ValueError(f"{self.name}: per_replica_env needs an explicit entrypoint")
         if self.replicas < 1:
             raise ValueError(f"{self.name}: replicas must be at least 1")
+        uncovered = [path for path in self.writes if not any(path.startswith(f"{d.rstrip('/')}/") or path == d
+                                                                 for d in self.scratch)]  # fmt: skip
+        if self.read_only_root and uncovered:
+            raise ValueError(f"{self.name}: a read-only root filesystem needs scratch directories for {uncovered}")
 
     @property
     def runs_as(self) -> User:
-        """The user the container starts as: the spec's, else the image's."""
-        return self.user if self.user is not None else self.image.facts.user.value
+        """The user the container starts as: the spec's; else the image's. An image that starts as root only
+        to hand its directories to its own user and drop to it (Cassandra's, PostgreSQL's gosu) starts as
+        that user directly: its volumes are made writable for it by the target, and the directories it
+        would hand over are writable by it in the image (checked against the image facts by the tests)."""
+        if self.user is not None:
+            return self.user
+        facts = self.image.facts
+        if facts.user.value.is_root and facts.root_entrypoint is not None:
+            return facts.root_entrypoint.value.drops_to
+        return facts.user.value
 
     def env_for_replica(self, ordinal: int) -> dict[str, pulumi.Input[str]]:
         """Plain environment of replica `ordinal`: shared values overlaid with its own."""

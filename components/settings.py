@@ -168,6 +168,7 @@ class Settings:
     sinks: tuple[str, ...]
     kubernetes: KubernetesSettings
     secrets: Secrets
+    retain_data: bool = False  # volumes holding data survive `pulumi destroy`
 
 
 class _Section:
@@ -529,7 +530,7 @@ def parse_settings(config: Mapping[str, str], secret_keys: Iterable[str], projec
         "producer": _producer,
         "kubernetes": _kubernetes,
     }
-    known = {*sections, "target", "sinks", "streamingJob", *SECRET_KEYS}
+    known = {*sections, "target", "sinks", "streamingJob", "retainData", *SECRET_KEYS}
     for key in sorted(raw):
         if key not in known:
             raise _unknown_key(key, raw[key], known)
@@ -537,6 +538,9 @@ def parse_settings(config: Mapping[str, str], secret_keys: Iterable[str], projec
         if key in raw and key not in secret_names:
             _secret(raw, secret_names, key)
 
+    retain_data = raw.get("retainData", False)
+    if not isinstance(retain_data, bool):
+        raise ConfigError("retainData", retain_data, "must be true or false")
     target = raw.get("target", "docker")
     if target not in TARGETS:
         raise ConfigError("target", target, f"must be one of {', '.join(TARGETS)}")
@@ -565,6 +569,7 @@ def parse_settings(config: Mapping[str, str], secret_keys: Iterable[str], projec
         producer=parsed["producer"],
         streaming_job=streaming_job,
         sinks=sinks,
+        retain_data=retain_data,
         kubernetes=parsed["kubernetes"],
         secrets=Secrets(
             cassandra_password=_secret(raw, secret_names, "cassandraPassword"),

@@ -383,6 +383,10 @@ CASSANDRA = ImageFacts(
             Directory(User(999, 999), 0o1777),
             Source(_CASSANDRA.repository, _CASSANDRA.ref, _CASSANDRA.path, "chmod 1777; a+rwX"),
         ),
+        "/var/log/cassandra": Fact(
+            Directory(User(999, 999), 0o1777),
+            Source(_CASSANDRA.repository, _CASSANDRA.ref, _CASSANDRA.path, "chown -R cassandra; chmod 1777"),
+        ),
         "/tmp": Fact(TMP, Source("debian", "bookworm", "base-files_12.4+deb12u15.deb", "drwxrwxrwt ./tmp/")),
     },
     entrypoint=Fact(
@@ -453,6 +457,10 @@ POSTGRES = ImageFacts(
         "/var/lib/postgresql/data": Fact(
             Directory(User(999, 999), 0o1777),
             Source(_POSTGRES.repository, _POSTGRES.ref, _POSTGRES.path, "PGDATA, 0700 at run time"),
+        ),
+        "/var/run/postgresql": Fact(
+            Directory(User(999, 999), 0o3777),
+            Source(_POSTGRES.repository, _POSTGRES.ref, _POSTGRES.path, "install --owner postgres --mode 3777"),
         ),
         "/tmp": Fact(TMP, Source("debian", "bookworm", "base-files_12.4+deb12u15.deb", "drwxrwxrwt ./tmp/")),
     },

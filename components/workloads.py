@@ -76,6 +76,9 @@ class Producer(pulumi.ComponentResource):
                 env=env,
                 secret_env={"PSEUDONYM_KEY": args.pseudonym_key},
                 writes=[HEALTH_FILE],
+                # It writes only its heartbeat: the root filesystem stays read-only, /tmp is scratch.
+                read_only_root=True,
+                scratch=["/tmp"],
                 health=heartbeat_check(),
                 # 33 MiB measured at 50 events/s; librdkafka may queue up to 100k events besides.
                 resources=Resources(memory_mib=192, cpu=0.1),

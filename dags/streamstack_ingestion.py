@@ -90,7 +90,7 @@ with DAG(
         environment={
             **producer_environment(DEPLOYMENT, f"{{{{ conn.{KAFKA_CONN_ID}.extra_dejson['bootstrap.servers'] }}}}"),
             "EVENTS_PER_SECOND": "{{ params.events_per_second }}",
-            "PSEUDONYM_KEY": f"{{{{ var.value.{PSEUDONYM_SECRET_VARIABLE} }}}}",
         },
+        secret_environment={"PSEUDONYM_KEY": f"{{{{ var.value.{PSEUDONYM_SECRET_VARIABLE} }}}}"},
     )
     checks >> produce_events

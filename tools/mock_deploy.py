@@ -53,6 +53,7 @@ class DeclaredResource:
     secret_paths: set[str] = field(default_factory=set)
     provider: str = ""  # "<provider urn>::<id>" when the resource names an explicit provider
     timeouts: dict[str, str] = field(default_factory=dict)  # customTimeouts: create/update/delete
+    retain_on_delete: bool = False  # `pulumi destroy` forgets it rather than deleting it
 
     def is_secret(self, path: str) -> bool:
         """True when the input at `path` (dotted, list items by index) or an enclosing value is secret."""
@@ -177,6 +178,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                         for kind in ("create", "update", "delete")
                         if getattr(request.customTimeouts, kind)
                     },
+                    retain_on_delete=request.retainOnDelete,
                 )
             )
         return response

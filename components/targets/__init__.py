@@ -8,7 +8,7 @@ def make_target(settings: Settings) -> Target:
     if settings.target == "kubernetes":
         from components.targets.kubernetes import KubernetesTarget
 
-        return KubernetesTarget(settings.project, settings.stack, settings.kubernetes)
+        return KubernetesTarget(settings.project, settings.stack, settings.kubernetes, settings.retain_data)
     from components.targets.docker import DockerTarget
 
-    return DockerTarget(settings.project, settings.stack)
+    return DockerTarget(settings.project, settings.stack, settings.retain_data)

@@ -76,8 +76,9 @@ def needs_volume_owner(facts: ImageFacts, mount_path: str, spec: ServiceSpec) ->
 class DockerTarget:
     """Runs services as containers of the local Docker engine."""
 
-    def __init__(self, project: str, stack: str) -> None:
+    def __init__(self, project: str, stack: str, retain_data: bool = False) -> None:
         self._prefix = f"{project}-{stack}"
+        self._retain_data = retain_data
         self._network: docker.Network | None = None
         self._parent: pulumi.Resource | None = None
         self._images: dict[str, docker.RemoteImage] = {}
@@ -157,7 +158,10 @@ class DockerTarget:
         named = docker.Volume(
             f"volume-{volume.name}" if volume.shared else name,
             name=f"{self._prefix}-{name}",
-            opts=pulumi.ResourceOptions(parent=(self._parent or parent) if volume.shared else parent),
+            # retainData: `pulumi destroy` forgets the volume instead of deleting it, so the data survives.
+            opts=pulumi.ResourceOptions(
+                parent=(self._parent or parent) if volume.shared else parent, retain_on_delete=self._retain_data
+            ),
         )
         owner_tasks: list[pulumi.Resource] = []
         if needs_volume_owner(spec.image.facts, volume.mount_path, spec):
@@ -232,6 +236,8 @@ class DockerTarget:
             for container_path, source in sorted(spec.directories.items())
         ]
         if spec.launches_containers:
+            # The Airflow worker starts the DAGs' batch containers (DockerOperator) through the engine's API;
+            # the socket is as good as root on the host, so it goes to the services that launch, and no other.
             volumes.append(docker.ContainerVolumeArgs(host_path=DOCKER_SOCKET, container_path=DOCKER_SOCKET))
         health = spec.health
         container = docker.Container(
@@ -242,7 +248,9 @@ class DockerTarget:
             entrypoints=list(spec.entrypoint) if spec.entrypoint is not None else None,
             command=list(spec.args) if spec.args is not None else None,
             envs=envs,
-            user=str(spec.user) if spec.user is not None else None,
+            user=str(spec.runs_as),
+            read_only=spec.read_only_root,
+            tmpfs=dict.fromkeys(spec.scratch, f"rw,nosuid,nodev,uid={spec.runs_as.uid},gid={spec.runs_as.gid}") or None,
             group_adds=docker_socket_group() if spec.launches_containers else None,
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(name=self.network_name, aliases=[spec.name, replica])

@@ -49,9 +49,9 @@ READINESS_FAILURES = 3
 IMAGE_PULL_SECONDS = 300
 ONE_SHOT_SECONDS = 900
 UNPROBED_START_SECONDS = 300
-# What an image's entrypoint needs when it starts as root to fix volume ownership and then drops
-# to its own user (Cassandra's and PostgreSQL's gosu); every other capability is dropped.
-ROOT_ENTRYPOINT_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")
+# Pod Security Standards, enforced on the namespace: every pod runs as a numeric non-root user with all
+# capabilities dropped, no privilege escalation and the runtime's default seccomp profile.
+POD_SECURITY_LABELS = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
 LAUNCHER_RULES = (
     {"api_groups": [""], "resources": ["pods"], "verbs": ["create", "delete", "get", "list", "patch", "watch"]},
     {"api_groups": [""], "resources": ["pods/log"], "verbs": ["get", "list"]},
@@ -136,26 +136,29 @@ def deploy_timeout_seconds(spec: ServiceSpec) -> int:
     return IMAGE_PULL_SECONDS + budget * (spec.replicas if spec.ordered_start else 1)
 
 
-def pod_security_context(user: User | None) -> dict[str, Any]:
-    """Runs as the spec's user when it names one; its volumes are group-owned by its group."""
-    context: dict[str, Any] = {"seccomp_profile": {"type": "RuntimeDefault"}}
-    if user is None:
-        return context
+def pod_security_context(user: User) -> dict[str, Any]:
+    """Runs as `user`, non-root (the namespace enforces the restricted Pod Security Standard); volumes are
+    group-owned by its group, relabelled only when their root does not match already."""
+    if user.is_root:
+        raise ValueError(f"user {user} is root: the namespace admits only pods that run as non-root")
     return {
-        **context,
+        "seccomp_profile": {"type": "RuntimeDefault"},
         "run_as_user": user.uid,
         "run_as_group": user.gid,
+        "run_as_non_root": True,
         "fs_group": user.gid,
-        "run_as_non_root": not user.is_root,
+        "fs_group_change_policy": "OnRootMismatch",
     }
 
 
-def container_security_context(user: User | None) -> dict[str, Any]:
-    """Images without a configured user may start as root only to hand over to their own user."""
-    capabilities: dict[str, list[str]] = {"drop": ["ALL"]}
-    if user is None:
-        capabilities["add"] = list(ROOT_ENTRYPOINT_CAPABILITIES)
-    return {"allow_privilege_escalation": False, "privileged": False, "capabilities": capabilities}
+def container_security_context(read_only_root: bool) -> dict[str, Any]:
+    """No capability, no escalation; a read-only root filesystem where the service writes only where it says."""
+    return {
+        "allow_privilege_escalation": False,
+        "privileged": False,
+        "capabilities": {"drop": ["ALL"]},
+        "read_only_root_filesystem": read_only_root,
+    }
 
 
 def config_map_key(path: str) -> str:
@@ -193,10 +196,11 @@ def needs_identity(spec: ServiceSpec, addressed_by_replica: bool) -> bool:
 class KubernetesTarget:
     """Runs services in one namespace of the cluster that the stack's kubeconfig/context names."""
 
-    def __init__(self, project: str, stack: str, settings: KubernetesSettings) -> None:
+    def __init__(self, project: str, stack: str, settings: KubernetesSettings, retain_data: bool = False) -> None:
         if settings.image_registry is None:
             raise ValueError("settings validation guarantees kubernetes.imageRegistry for this target")
         self._settings = settings
+        self._retain_data = retain_data
         self._registry = settings.image_registry.rstrip("/")
         self._tag = f"{project}-{stack}"
         self._parent: pulumi.Resource | None = None
@@ -219,8 +223,9 @@ class KubernetesTarget:
         )
         namespace = k8s.core.v1.Namespace(
             "namespace",
-            metadata={"name": self._settings.namespace, "labels": {PART_OF_LABEL: PART_OF}},
-            opts=self._options(parent),
+            metadata={"name": self._settings.namespace, "labels": {PART_OF_LABEL: PART_OF, **POD_SECURITY_LABELS}},
+            # Deleting a namespace deletes its claims: with retainData it stays behind, claims and all.
+            opts=self._options(parent, retain_on_delete=self._retain_data),
         )
         self._namespace = namespace.metadata.name
         k8s.networking.v1.NetworkPolicy(
@@ -239,7 +244,27 @@ class KubernetesTarget:
             "target": "kubernetes",
             "kubernetes_namespace": self._settings.namespace,
             "kubernetes_pod_labels": json.dumps(labels, sort_keys=True),
+            "kubernetes_pod_spec": json.dumps(self._launched_pod_spec(), sort_keys=True),
         }
+
+    def _launched_pod_spec(self) -> dict[str, Any]:
+        """What a pod a launcher starts needs to pass the namespace's restricted profile, in the API's own
+        spelling: run as its image's numeric user (the images launchers run, the producer's and the job's,
+        have one), drop everything, the producer's requests and limits, and its Secret for credentials."""
+        launched: dict[str, Any] = {
+            "security_context": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "container_security_context": {
+                "allowPrivilegeEscalation": False,
+                "privileged": False,
+                "capabilities": {"drop": ["ALL"]},
+            },
+        }
+        producer = self._specs.get("producer")
+        if producer is not None:
+            launched["resources"] = quantities(producer.resources)
+            if producer.secret_env:
+                launched["secret"] = f"{producer.name}-env"
+        return launched
 
     def host(self, service: str, ordinal: int | None = None) -> str:
         domain = f"{self._settings.namespace}.svc.{CLUSTER_DOMAIN}"
@@ -350,6 +375,12 @@ class KubernetesTarget:
                     "volume_claim_templates": [
                         self._claim_template(volume) for volume in spec.volumes if not volume.shared
                     ],
+                    # Claims outlive a StatefulSet unless told otherwise; `pulumi destroy` removes them
+                    # with it, unless retainData (the namespace, which would delete them, is kept too).
+                    "persistent_volume_claim_retention_policy": {
+                        "when_deleted": "Retain" if self._retain_data else "Delete",
+                        "when_scaled": "Retain",
+                    },
                 },
                 opts=options,
             )
@@ -521,6 +552,9 @@ class KubernetesTarget:
                     {"name": volume.name, "persistent_volume_claim": {"claim_name": self._shared_claim(volume)}}
                 )
             mounts.append({"name": volume.name, "mount_path": volume.mount_path})
+        for index, path in enumerate(spec.scratch):
+            volumes.append({"name": f"scratch-{index}", "empty_dir": {}})
+            mounts.append({"name": f"scratch-{index}", "mount_path": path})
         command, args = container_command(spec)
         env = [{"name": key, "value": value} for key, value in sorted(spec.env.items())]
         env += self._secret_env(spec, parent)
@@ -533,7 +567,7 @@ class KubernetesTarget:
             "ports": [{"name": port.name, "container_port": port.container_port} for port in spec.ports] or None,
             "volume_mounts": mounts or None,
             "resources": quantities(spec.resources),
-            "security_context": container_security_context(spec.user),
+            "security_context": container_security_context(spec.read_only_root),
         }
         if spec.lifecycle is Lifecycle.LONG_RUNNING:
             container.update(probes(spec.health, spec.ports))
@@ -541,7 +575,7 @@ class KubernetesTarget:
             "containers": [container],
             "volumes": volumes or None,
             "restart_policy": restart_policy,
-            "security_context": pod_security_context(spec.user),
+            "security_context": pod_security_context(spec.runs_as),
             # Service links would inject KAFKA_PORT, SPARK_MASTER_PORT, ...: variables these
             # images read as their own configuration.
             "enable_service_links": False,
@@ -592,7 +626,7 @@ class KubernetesTarget:
                     "access_modes": ["ReadWriteMany"],
                     "storage_class_name": self._settings.shared_storage_class,
                 },
-                opts=self._options(self._require_parent()),
+                opts=self._options(self._require_parent(), retain_on_delete=self._retain_data),
             )
         return self._shared_claims[volume.name].metadata.name
 

@@ -52,6 +52,9 @@ class Deployment:
     docker_network: str | None = None
     kubernetes_namespace: str | None = None
     kubernetes_pod_labels: Mapping[str, str] = field(default_factory=dict)  # admit launched pods to the services
+    # How a launched pod passes the namespace's restricted Pod Security profile: security contexts in the API's
+    # spelling, requests and limits, and the Secret its credentials come from (components/targets/kubernetes.py).
+    kubernetes_pod_spec: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def cassandra_qualified_table(self) -> str:
@@ -102,6 +105,12 @@ def parse_deployment(raw: str | Mapping[str, Any]) -> Deployment:
     labels = _pod_labels(facts.get("kubernetes_pod_labels"))
     if labels is None:
         problems.append("kubernetes_pod_labels must be an object (or its JSON) of string labels")
+    pod_spec = _json_object(facts.get("kubernetes_pod_spec"))
+    if pod_spec is None:
+        problems.append("kubernetes_pod_spec must be an object (or its JSON)")
+    elif facts["target"] == Target.KUBERNETES.value and "secret" not in pod_spec:
+        # Without it, a launched pod could not take its credentials from the deployment's Secret.
+        problems.append("kubernetes_pod_spec must name the Secret launched pods take credentials from")
     if problems:
         raise ValueError(f"{VARIABLE_KEY}: {'; '.join(problems)}")
     return Deployment(
@@ -109,6 +118,7 @@ def parse_deployment(raw: str | Mapping[str, Any]) -> Deployment:
         sinks=tuple(sinks),
         dead_letter_rate_threshold=float(threshold),
         kubernetes_pod_labels=labels or {},
+        kubernetes_pod_spec=pod_spec or {},
         **{name: facts[name] for name in texts},
     )
 
@@ -125,6 +135,18 @@ def _pod_labels(value: object) -> dict[str, str] | None:
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         return None
     return value
+
+
+def _json_object(value: object) -> dict[str, Any] | None:
+    """An object given as itself or as its JSON text; {} when absent, None when it is neither."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) else None
 
 
 def _is_text(value: object) -> bool:

@@ -11,9 +11,11 @@ from collections.abc import Mapping, Sequence
 
 from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.providers.cncf.kubernetes.secret import Secret
 from airflow.providers.docker.hooks.docker import DockerHook
 from airflow.providers.docker.operators.docker import DockerOperator
 from airflow.sdk import BaseOperator
+from kubernetes.client import models as k8s
 from streamstack_checks.deployment import Deployment, Target
 from streamstack_checks.jobs import streaming_job_container_labels, streaming_job_pod_selector
 
@@ -26,22 +28,31 @@ def batch_job_operator(
     image: str,
     arguments: Sequence[str],
     environment: Mapping[str, str],
+    *,
+    secret_environment: Mapping[str, str] | None = None,
 ) -> BaseOperator:
     """An operator that runs `arguments` in `image` to completion and fails when it exits non-zero.
 
-    `arguments` and `environment` may hold templates; both operators render them at run time.
+    `arguments` and `environment` may hold templates; both operators render them at run time. Values of
+    `secret_environment` reach a container on Docker as given (an Airflow Variable's template); on
+    Kubernetes the pod takes each from the deployment's Secret, key = variable name, never from Airflow.
+    A pod also gets the security contexts, requests and limits the namespace's restricted profile needs,
+    and no service-account token.
     """
+    secrets = dict(secret_environment or {})
     if deployment.target is Target.DOCKER:
         return DockerOperator(
             task_id=task_id,
             image=image,
             command=list(arguments),
-            environment=dict(environment),
+            environment={**environment, **secrets},
             network_mode=deployment.docker_network,
             docker_url=DOCKER_SOCKET,
             auto_remove="success",
             mount_tmp_dir=False,
         )
+    pod = deployment.kubernetes_pod_spec
+    resources = pod.get("resources")
     return KubernetesPodOperator(
         task_id=task_id,
         name=task_id.replace("_", "-"),
@@ -50,7 +61,12 @@ def batch_job_operator(
         cmds=list(arguments[:1]),
         arguments=list(arguments[1:]),
         env_vars=dict(environment),
+        secrets=[Secret("env", name, pod["secret"], name) for name in sorted(secrets)],
         labels=dict(deployment.kubernetes_pod_labels),
+        security_context=pod.get("security_context"),
+        container_security_context=pod.get("container_security_context"),
+        container_resources=k8s.V1ResourceRequirements(**resources) if resources else None,
+        automount_service_account_token=False,
         in_cluster=True,
         get_logs=True,
         on_finish_action="delete_succeeded_pod",

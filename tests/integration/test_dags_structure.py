@@ -78,8 +78,13 @@ def test_ingestion_checks_then_runs_one_producer_batch_in_a_container(docker_dag
 
 def test_ingestion_runs_the_producer_as_a_pod_admitted_to_the_services_on_kubernetes(airflow):
     labels = {"app.kubernetes.io/part-of": "streamstack", "streamstack.io/peer-kafka": "true"}
+    pod_spec = {"secret": "producer-env", "security_context": {"runAsNonRoot": True}}
     described = describe(
-        airflow, target="kubernetes", kubernetes_namespace="streamstack-ns", kubernetes_pod_labels=json.dumps(labels)
+        airflow,
+        target="kubernetes",
+        kubernetes_namespace="streamstack-ns",
+        kubernetes_pod_labels=json.dumps(labels),
+        kubernetes_pod_spec=json.dumps(pod_spec),
     )
 
     assert described["import_errors"] == {}
@@ -208,6 +213,23 @@ def test_the_dags_load_the_programs_own_variable_and_connections(airflow: Airflo
     else:
         assert placement["namespace"] == "streamstack-dev"
         assert placement["labels"] == json.loads(facts["kubernetes_pod_labels"])
+        # The restricted profile the namespace enforces: admitted, credentials from the producer's Secret.
+        pod = described["dags"]["streamstack_ingestion"]["tasks"]["produce_events"]["pod"]
+        assert pod == {
+            "env_names": ["EVENTS_PER_SECOND", "EVENTS_TOPIC", "KAFKA_BOOTSTRAP_SERVERS"],
+            "secrets": [["PSEUDONYM_KEY", "producer-env", "PSEUDONYM_KEY"]],
+            "security_context": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "container_security_context": {
+                "allowPrivilegeEscalation": False,
+                "capabilities": {"drop": ["ALL"]},
+                "privileged": False,
+            },
+            "resources": {
+                "requests": {"cpu": "100m", "memory": "192Mi"},
+                "limits": {"cpu": "1000m", "memory": "192Mi"},
+            },
+            "automount_service_account_token": False,
+        }
 
     conn_ids = [
         "streamstack_kafka",

@@ -45,6 +45,7 @@ KUBERNETES_PLACEMENT = {
     "target": "kubernetes",
     "kubernetes_namespace": "data",
     "kubernetes_pod_labels": '{"app.kubernetes.io/part-of": "streamstack", "streamstack.io/peer-kafka": "true"}',
+    "kubernetes_pod_spec": '{"secret": "producer-env", "security_context": {"runAsNonRoot": true}}',
 }
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 NOW_MS = int(NOW.timestamp() * 1000)
@@ -77,6 +78,7 @@ def test_parse_deployment_reads_kubernetes_placement_with_labels_as_json():
         "app.kubernetes.io/part-of": "streamstack",
         "streamstack.io/peer-kafka": "true",
     }
+    assert deployment.kubernetes_pod_spec == {"secret": "producer-env", "security_context": {"runAsNonRoot": True}}
 
 
 def test_facts_of_absent_sinks_may_be_null():
@@ -94,6 +96,11 @@ def test_facts_of_absent_sinks_may_be_null():
         ({"docker_network": None}, "docker_network must be a non-empty string"),
         ({"kubernetes_pod_labels": "{not json"}, "kubernetes_pod_labels must be an object"),
         ({"kubernetes_pod_labels": {"tier": 1}}, "kubernetes_pod_labels must be an object"),
+        ({"kubernetes_pod_spec": "[1]"}, "kubernetes_pod_spec must be an object"),
+        (
+            {**KUBERNETES_PLACEMENT, "kubernetes_pod_spec": "{}"},
+            "kubernetes_pod_spec must name the Secret launched pods take credentials from",
+        ),
     ],
 )
 def test_facts_a_deployment_needs_are_required(change, message):

@@ -786,3 +786,52 @@ def test_every_internal_topic_of_every_client_meets_the_clusters_replication(kaf
         "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR": min_isr,
     }
     assert env_of(by_name["schema-registry-0"])["KARAPACE_REPLICATION_FACTOR"] == str(internal)
+
+
+def test_nothing_is_privileged_and_only_volume_handovers_run_as_root(local: Deployment) -> None:
+    every = local.of_type("docker:index/container:Container")
+    assert [c.inputs["name"] for c in every if c.inputs.get("privileged")] == []
+    as_root = sorted(c.inputs["name"] for c in every if c.inputs.get("user") in (None, "0:0", "0", "root"))
+    handovers = sorted(c.inputs["name"] for c in every if (c.inputs.get("entrypoints") or [None])[0] == "chown")
+    assert (
+        as_root
+        == handovers
+        == [
+            "streamstack-local-hdfs-datanode-0-data-owner",
+            "streamstack-local-hdfs-namenode-0-data-owner",
+        ]
+    )
+    users = {c.inputs["name"].removeprefix("streamstack-local-"): c.inputs["user"] for c in every}
+    assert (users["cassandra-0"], users["postgres-0"], users["kafka-ui-0"], users["producer-0"]) == (
+        "999:999",
+        "999:999",
+        "100:101",
+        "10001:10001",
+    )
+
+
+def test_the_docker_socket_reaches_only_the_services_that_launch_containers(local: Deployment) -> None:
+    with_socket = sorted(
+        c.inputs["name"]
+        for c in local.of_type("docker:index/container:Container")
+        if any(v.get("hostPath") == "/var/run/docker.sock" for v in c.inputs.get("volumes") or [])
+    )
+    assert with_socket == ["streamstack-local-airflow-scheduler-0"]
+
+
+def test_the_producer_runs_on_a_read_only_root_with_tmp_as_scratch(local: Deployment) -> None:
+    producer = containers(local)["producer-0"]
+    assert producer.inputs["readOnly"] is True
+    assert producer.inputs["tmpfs"] == {"/tmp": "rw,nosuid,nodev,uid=10001,gid=10001"}
+
+
+def test_destroy_removes_the_volumes_unless_retain_data_keeps_them() -> None:
+    from tools.mock_deploy import run_program
+
+    def retained(deployment: Deployment) -> list[str]:
+        return sorted(v.inputs["name"] for v in deployment.of_type("docker:index/volume:Volume") if v.retain_on_delete)
+
+    assert retained(run_program("local")) == []
+    kept = retained(run_program("local", {"retainData": True}))
+    assert kept == sorted(v.inputs["name"] for v in run_program("local").of_type("docker:index/volume:Volume"))
+    assert "streamstack-local-cassandra-0-data" in kept

@@ -371,3 +371,27 @@ def test_the_built_images_recorded_environment_is_what_their_workloads_read() ->
     )
     parse_config([], job_environ)
     assert job_environ.asked == set(versions.STREAMING_JOB.facts.environment.value) - {"SPARK_DAEMON_MEMORY"}
+
+
+@pytest.mark.parametrize("stack", ["local", "dev"])
+def test_images_that_start_as_root_only_to_drop_run_as_that_user_with_what_it_needs_writable(stack):
+    """Cassandra's and PostgreSQL's entrypoints chown their directories as root, then drop to 999. Started
+    as 999 they skip both steps, so each directory they would hand over must already be writable by 999:
+    a volume (made writable by the target) or an image directory that is."""
+    checked = 0
+    for spec in run_program(stack).specs:
+        entrypoint = spec.image.facts.root_entrypoint
+        if entrypoint is None or spec.user is not None:
+            continue
+        checked += 1
+        assert spec.runs_as == entrypoint.value.drops_to
+        volumes = {volume.mount_path for volume in spec.volumes}
+        for path in entrypoint.value.makes_writable:
+            directory = spec.image.facts.directory(path)
+            assert path in volumes or (directory is not None and directory.writable_by(spec.runs_as)), (spec.name, path)
+    assert checked == 2  # cassandra and postgres
+
+
+@pytest.mark.parametrize("stack", ["local", "dev"])
+def test_nothing_runs_as_root_but_the_docker_volume_handover(stack):
+    assert [spec.name for spec in run_program(stack).specs if spec.runs_as.is_root] == []

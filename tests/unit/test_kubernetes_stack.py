@@ -685,3 +685,18 @@ def test_every_workload_and_job_waits_for_what_it_uses(overrides: dict[str, Any]
     # and nothing waits for what uses it
     assert "Deployment/producer" not in workloads_by_kind["StatefulSet/kafka"]
     assert "StatefulSet/streaming-job" not in workloads_by_kind["Deployment/spark-worker"]
+
+
+def test_destroy_removes_the_claims_unless_retain_data_keeps_them_and_their_namespace() -> None:
+    def retention(overrides: dict) -> tuple[set[str], bool]:
+        deployment = run_program("dev", overrides)
+        policies = {
+            r.inputs["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"]
+            for r in deployment.resources
+            if r.inputs.get("kind") == "StatefulSet"
+        }
+        (namespace,) = [r for r in deployment.resources if r.type == "kubernetes:core/v1:Namespace"]
+        return policies, namespace.retain_on_delete
+
+    assert retention({}) == ({"Delete"}, False)
+    assert retention({"retainData": True}) == ({"Retain"}, True)

@@ -98,23 +98,34 @@ def test_quantities_request_the_share_and_cap_memory_there_while_cpu_bursts_to_a
 @pytest.mark.parametrize(
     ("user", "expected"),
     [
-        (None, {}),
-        (User(185, 186), {"run_as_user": 185, "run_as_group": 186, "fs_group": 186, "run_as_non_root": True}),
-        (User(50000, 0), {"run_as_user": 50000, "run_as_group": 0, "fs_group": 0, "run_as_non_root": True}),
-        (User(0, 0), {"run_as_user": 0, "run_as_group": 0, "fs_group": 0, "run_as_non_root": False}),
+        (User(185, 186), {"run_as_user": 185, "run_as_group": 186, "fs_group": 186}),
+        (User(50000, 0), {"run_as_user": 50000, "run_as_group": 0, "fs_group": 0}),
     ],
 )
-def test_pods_run_as_the_configured_user(user: User | None, expected: dict[str, object]) -> None:
-    assert pod_security_context(user) == {"seccomp_profile": {"type": "RuntimeDefault"}, **expected}
-
-
-def test_only_images_that_start_as_root_keep_the_capabilities_to_hand_over() -> None:
-    assert container_security_context(User(1000, 1000))["capabilities"] == {"drop": ["ALL"]}
-    assert container_security_context(None)["capabilities"] == {
-        "drop": ["ALL"],
-        "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
+def test_pods_run_as_their_numeric_non_root_user_under_the_restricted_profile(
+    user: User, expected: dict[str, object]
+) -> None:
+    assert pod_security_context(user) == {
+        "seccomp_profile": {"type": "RuntimeDefault"},
+        "run_as_non_root": True,
+        "fs_group_change_policy": "OnRootMismatch",
+        **expected,
     }
-    assert container_security_context(None)["allow_privilege_escalation"] is False
+
+
+def test_a_root_user_is_refused_before_the_namespace_would_refuse_the_pod() -> None:
+    with pytest.raises(ValueError, match="user 0:0 is root: the namespace admits only pods that run as non-root"):
+        pod_security_context(User(0, 0))
+
+
+def test_containers_drop_every_capability_and_keep_a_read_only_root_where_asked() -> None:
+    assert container_security_context(read_only_root=False) == {
+        "allow_privilege_escalation": False,
+        "privileged": False,
+        "capabilities": {"drop": ["ALL"]},
+        "read_only_root_filesystem": False,
+    }
+    assert container_security_context(read_only_root=True)["read_only_root_filesystem"] is True
 
 
 def test_identity_comes_from_owned_data_per_replica_values_order_or_addressing() -> None:

@@ -134,6 +134,7 @@ INVALID = [
     ),
     ({"spark": {"uiHostPort": 80}}, "spark.uiHostPort", 80, "must be between 1024 and 65535"),
     ({"target": "nomad"}, "target", "nomad", "must be one of docker, kubernetes"),
+    ({"retainData": "yes"}, "retainData", "yes", "must be true or false"),
     ({"kafka": {"brokerz": 3}}, "kafka.brokerz", 3, "unknown key; allowed: brokers, deadLetterTopic"),
     (
         {"kafak": {"brokers": 3}},
