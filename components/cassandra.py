@@ -138,7 +138,7 @@ class Cassandra(pulumi.ComponentResource):
                     "MAX_HEAP_SIZE": f"{HEAP_MIB}M",
                     "HEAP_NEWSIZE": f"{NEW_GEN_MIB}M",
                 },
-                ports=[cql_port, Port("gossip", 7000)],
+                ports=[cql_port, Port("gossip", 7000, replicas_only=True)],
                 volumes=[Volume("data", "/var/lib/cassandra")],
                 health=HealthCheck(
                     tcp_check(CQL_PORT),

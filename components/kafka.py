@@ -115,7 +115,11 @@ class Kafka(pulumi.ComponentResource):
                     "KAFKA_HEAP_OPTS": f"-Xms{HEAP_MIB}m -Xmx{HEAP_MIB}m",
                 },
                 per_replica_env=broker_identity,
-                ports=[Port("internal", INTERNAL_PORT), Port("controller", CONTROLLER_PORT), host_port],
+                ports=[
+                    Port("internal", INTERNAL_PORT),
+                    Port("controller", CONTROLLER_PORT, replicas_only=True),
+                    host_port,
+                ],
                 volumes=[Volume("data", "/var/lib/kafka/data")],
                 # The image's run script writes the final configuration; kafka-run-class.sh its log dir.
                 writes=["/opt/kafka/config", "/opt/kafka/logs"],

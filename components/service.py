@@ -37,6 +37,7 @@ class Port:
     container_port: int
     host_port: int | None = None
     http: bool = False  # a UI or HTTP API: a target may route it through an HTTP ingress
+    replicas_only: bool = False  # replication, gossip or quorum: for the service's own replicas, not its clients
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,9 @@ class ServiceSpec:
     read_only_root: bool = False
     scratch: Sequence[str] = ()
     launches_containers: bool = False
+    # Listens on ports it picks at run time besides its declared ones (Spark's executors on the workers).
+    listens_beyond_ports: bool = False
+    talks_outside: Sequence[int] = ()  # TCP ports it connects to outside the deployment (a public API)
     runs_client_code: bool = False  # executes code its clients submit (Spark workers): reaches what they reach
 
     def __post_init__(self) -> None:
@@ -202,7 +206,8 @@ class Target(Protocol):
         """host:port at which a person or client outside the network reaches `port`."""
 
     def access(self) -> Mapping[str, pulumi.Input[str]]:
-        """Stack outputs that tell a person how to reach the published endpoints (e.g. port-forwards)."""
+        """Stack outputs that tell a person how to reach the published endpoints (e.g. port-forwards).
+        Called once every service is declared: a target may declare what needs all of them (egress rules)."""
 
     def upstream_image(self, facts: ImageFacts, parent: pulumi.Resource) -> Image:
         """An image from a public registry, pinned in components/versions.py."""

@@ -137,6 +137,7 @@ class KubernetesSettings:
     ui_service_type: str
     ingress_host: str | None  # UIs are routed as <service>-<port name>.<ingress_host>
     ingress_class: str | None
+    ingress_namespace: str  # where the ingress controller runs: the only source admitted to routed ports
 
 
 @dataclass(frozen=True)
@@ -374,6 +375,9 @@ def _kubernetes(s: _Section) -> KubernetesSettings:
         ui_service_type=s.choice("uiServiceType", "ClusterIP", UI_SERVICE_TYPES),
         ingress_host=_optional_dns_name(s, "ingressHost"),
         ingress_class=s.optional_text("ingressClass"),
+        ingress_namespace=s.text(
+            "ingressNamespace", "ingress-nginx", _DNS_LABEL, "must be a DNS label (a-z, 0-9, '-')"
+        ),
     )
 
 

@@ -111,6 +111,8 @@ class Spark(pulumi.ComponentResource):
                 ],
                 env=daemon_env,
                 ports=[Port("ui", WORKER_UI_PORT)],
+                # The worker's RPC and its executors' block managers listen on ports picked at start.
+                listens_beyond_ports=True,
                 volumes=list(args.shared_volumes),
                 writes=[SPARK_WORK_DIR, "/tmp"],
                 health=HealthCheck(python_http_check(WORKER_UI_PORT), start_period_seconds=20),

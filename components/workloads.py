@@ -6,6 +6,7 @@ here from the other components' outputs.
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,12 @@ JOB_UI_PORT = 4040
 DRIVER_OFF_HEAP_MIB = 256
 DRIVER_PYTHON_MIB = 160
 CHECKPOINT_VOLUME = Volume("checkpoints", versions.CHECKPOINT_DIR, shared=True)
+
+
+def url_port(url: str) -> int:
+    """The TCP port an http(s) URL connects to."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def heartbeat_check(max_age_minutes: int = 2, path: str = HEALTH_FILE) -> HealthCheck:
@@ -76,6 +83,8 @@ class Producer(pulumi.ComponentResource):
                 env=env,
                 secret_env={"PSEUDONYM_KEY": args.pseudonym_key},
                 writes=[HEALTH_FILE],
+                # randomuser.me is the one place outside the deployment it talks to.
+                talks_outside=[url_port(settings.randomuser_url)] if settings.source == "randomuser" else [],
                 # It writes only its heartbeat: the root filesystem stays read-only, /tmp is scratch.
                 read_only_root=True,
                 scratch=["/tmp"],

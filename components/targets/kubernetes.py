@@ -20,7 +20,7 @@ import json
 import math
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,8 @@ READINESS_FAILURES = 3
 IMAGE_PULL_SECONDS = 300
 ONE_SHOT_SECONDS = 900
 UNPROBED_START_SECONDS = 300
+# The API server behind the `kubernetes` Service (443) and on the nodes (6443, kubeadm's and kind's default).
+KUBERNETES_API_PORTS = (443, 6443)
 # Pod Security Standards, enforced on the namespace: every pod runs as a numeric non-root user with all
 # capabilities dropped, no privilege escalation and the runtime's default seccomp profile.
 POD_SECURITY_LABELS = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
@@ -161,6 +163,10 @@ def container_security_context(read_only_root: bool) -> dict[str, Any]:
     }
 
 
+def tcp(ports: Iterable[Port]) -> list[dict[str, Any]]:
+    return [{"port": port.container_port, "protocol": "TCP"} for port in ports]
+
+
 def config_map_key(path: str) -> str:
     """A ConfigMap key naming a file path: `/opt/hadoop/etc/core-site.xml` -> `opt--hadoop--etc--core-site.xml`."""
     return _CONFIG_KEY_INVALID.sub("-", path.strip("/").replace("/", "--"))
@@ -206,6 +212,8 @@ class KubernetesTarget:
         self._parent: pulumi.Resource | None = None
         self._provider: k8s.Provider | None = None
         self._namespace: pulumi.Output[str] | None = None
+        self._peers_of: dict[str, list[str]] = {}  # service -> the services it converses with (both ways)
+        self._reaches: dict[str, set[str]] = {}  # executors -> the services the code they run reaches
         self._addressed_by_replica: set[str] = set()
         self._services_of: dict[int, list[str]] = {}  # id(resource or component) -> service names
         self._shared_claims: dict[str, k8s.core.v1.PersistentVolumeClaim] = {}
@@ -289,7 +297,9 @@ class KubernetesTarget:
         return f"127.0.0.1:{local_port}"
 
     def access(self) -> Mapping[str, pulumi.Input[str]]:
-        """The port-forward commands behind every published 127.0.0.1 address, one per line."""
+        """The port-forward commands behind every published 127.0.0.1 address, one per line; and, every
+        service now being known, the egress policies."""
+        self._egress_policies()
         namespace = self._settings.namespace
         commands = [f"kubectl -n {namespace} port-forward {self._forwards[port]}" for port in sorted(self._forwards)]
         return {"portForwardCommands": "\n".join(commands)} if commands else {}
@@ -308,6 +318,7 @@ class KubernetesTarget:
 
     def run(self, spec: ServiceSpec, parent: pulumi.Resource) -> ServiceHandle:
         peers = self._peers(spec, parent)
+        self._peers_of[spec.name] = peers
         if spec.lifecycle is Lifecycle.ONE_SHOT:
             workload: pulumi.Resource = self._job(spec, peers, parent)
         else:
@@ -473,22 +484,34 @@ class KubernetesTarget:
         )
 
     def _network_policy(self, spec: ServiceSpec, peers: list[str], parent: pulumi.Resource) -> None:
-        """Admits the service's own replicas and peers, and anyone on the ports it publishes."""
-        published = [port for port in spec.ports if port.host_port is not None]
-        peer_label = {"match_labels": {f"{PEER_LABEL_PREFIX}{spec.name}": "true"}}
-        admitted: list[dict[str, Any]] = [
-            {"from": [{"pod_selector": named([spec.name, *peers])}, {"pod_selector": peer_label}]}
+        """Admits the service's own replicas on every port; its peers, and pods labelled as its peers, on the
+        ports it offers clients (not replication, gossip or quorum ports); and on the ports it publishes,
+        anyone (NodePort) or the ingress controller's namespace (Ingress). `kubectl port-forward` enters
+        the pod itself and needs no rule."""
+        rules: list[dict[str, Any]] = [{"from": [{"pod_selector": named([spec.name])}]}]
+        clients: list[dict[str, Any]] = [
+            {"pod_selector": {"match_labels": {f"{PEER_LABEL_PREFIX}{spec.name}": "true"}}}
         ]
-        if published:
-            # Ports offered to people are open to any source, like a published port on Docker.
-            admitted.append({"ports": [{"port": port.container_port, "protocol": "TCP"} for port in published]})
+        if peers:
+            clients.insert(0, {"pod_selector": named(peers)})
+        if spec.listens_beyond_ports:
+            rules.append({"from": clients})
+        elif client_ports := [port for port in spec.ports if not port.replicas_only]:
+            rules.append({"from": clients, "ports": tcp(client_ports)})
+        published = [port for port in spec.ports if port.host_port is not None]
+        if published and self._settings.ui_service_type == "NodePort":
+            rules.append({"ports": tcp(published)})
+        routed = [port for port in published if port.http]
+        if routed and self._settings.ingress_host is not None:
+            controller = {"kubernetes.io/metadata.name": self._settings.ingress_namespace}
+            rules.append({"from": [{"namespace_selector": {"match_labels": controller}}], "ports": tcp(routed)})
         k8s.networking.v1.NetworkPolicy(
             spec.name,
             metadata=self._metadata(spec.name, {NAME_LABEL: spec.name}),
             spec={
                 "pod_selector": {"match_labels": {NAME_LABEL: spec.name}},
                 "policy_types": ["Ingress"],
-                "ingress": admitted,
+                "ingress": rules,
             },
             opts=self._options(parent),
         )
@@ -500,16 +523,62 @@ class KubernetesTarget:
         reached = [name for name in dependencies if name not in executors and self._specs[name].ports]
         if not (executors and reached):
             return
+        for name in executors:
+            self._reaches.setdefault(name, set()).update(reached)
+        client_ports = {port.container_port: port for name in reached for port in self._specs[name].ports
+                        if not port.replicas_only}  # fmt: skip
         k8s.networking.v1.NetworkPolicy(
             f"{spec.name}-executors",
             metadata=self._metadata(f"{spec.name}-executors", {NAME_LABEL: spec.name}),
             spec={
                 "pod_selector": named(reached),
                 "policy_types": ["Ingress"],
-                "ingress": [{"from": [{"pod_selector": named(executors)}]}],
+                "ingress": [{"from": [{"pod_selector": named(executors)}], "ports": tcp(client_ports.values())}],
             },
             opts=self._options(parent),
         )
+
+    def _egress_policies(self) -> None:
+        """Each service may open connections to its own replicas, the services that admit it (as their peer,
+        or as the executor of their code), DNS, and the outside ports it names; nothing else. Declared once
+        every service is known: a conversation goes both ways, and the other end may be declared later."""
+        for name, spec in self._specs.items():
+            reached = (
+                {name}
+                | self._reaches.get(name, set())
+                | {other for other, peers in self._peers_of.items() if name in peers}
+                | set(self._peers_of.get(name, []))
+            )
+            rules: list[dict[str, Any]] = [
+                {"to": [{"pod_selector": named(sorted(reached))}]},
+                {
+                    "to": [
+                        {
+                            "namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "kube-system"}},
+                            "pod_selector": {"match_labels": {"k8s-app": "kube-dns"}},
+                        }
+                    ],
+                    "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
+                },
+            ]
+            outside = sorted({*spec.talks_outside, *(KUBERNETES_API_PORTS if spec.launches_containers else ())})
+            if outside:
+                rules.append(
+                    {
+                        "to": [{"ip_block": {"cidr": "0.0.0.0/0"}}],
+                        "ports": [{"port": p, "protocol": "TCP"} for p in outside],
+                    }
+                )
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-egress",
+                metadata=self._metadata(f"{name}-egress", {NAME_LABEL: name}),
+                spec={
+                    "pod_selector": {"match_labels": {NAME_LABEL: name}},
+                    "policy_types": ["Egress"],
+                    "egress": rules,
+                },
+                opts=self._options(self._require_parent()),
+            )
 
     def _pod_template(
         self, spec: ServiceSpec, peers: list[str], parent: pulumi.Resource, restart_policy: str

@@ -409,11 +409,64 @@ def test_network_policies_admit_the_services_that_talk_and_no_others(dev: Deploy
     assert [pair for pair in silent if admits(dev, *pair)] == []
 
 
-def test_published_ports_are_open_to_people_and_services_stay_cluster_internal(dev: Deployment) -> None:
-    policy = objects(dev, "NetworkPolicy")["kafka-ui"]["spec"]
-    assert {"ports": [{"port": 8080, "protocol": "TCP"}]} in policy["ingress"]
+def ingress_rules(deployment: Deployment, service: str) -> list[dict]:
+    return objects(deployment, "NetworkPolicy")[service]["spec"]["ingress"]
+
+
+def test_published_ports_open_to_nobody_extra_through_port_forwards(dev: Deployment) -> None:
+    """`kubectl port-forward` enters the pod itself: with ClusterIP Services no rule opens a port to all."""
+    assert all("from" in rule for rule in ingress_rules(dev, "kafka-ui"))
     assert all(s["spec"].get("type", "ClusterIP") == "ClusterIP" for s in objects(dev, "Service").values())
     assert dev.outputs["kafkaUiUrl"] == "http://127.0.0.1:8082"
+
+
+def test_published_ports_open_to_anyone_with_node_ports_and_to_the_ingress_controller_with_an_ingress() -> None:
+    node_ports = run_program("dev", {"kubernetes": {"uiServiceType": "NodePort"}})
+    assert {"ports": [{"port": 8080, "protocol": "TCP"}]} in ingress_rules(node_ports, "kafka-ui")
+    routed = run_program("dev", {"kubernetes": {"ingressHost": "streamstack.example", "ingressNamespace": "edge"}})
+    assert {
+        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "edge"}}}],
+        "ports": [{"port": 8080, "protocol": "TCP"}],
+    } in ingress_rules(routed, "kafka-ui")
+    assert all("from" in rule for rule in ingress_rules(routed, "kafka"))  # not HTTP: never routed
+
+
+def test_clients_reach_the_client_ports_and_only_replicas_the_quorum_and_gossip_ports(dev: Deployment) -> None:
+    kafka = ingress_rules(dev, "kafka")
+    own_replicas = {"key": "app.kubernetes.io/name", "operator": "In", "values": ["kafka"]}
+    assert kafka[0] == {"from": [{"podSelector": {"matchExpressions": [own_replicas]}}]}
+    assert [rule["ports"] for rule in kafka[1:]] == [
+        [{"port": 9092, "protocol": "TCP"}, {"port": 19092, "protocol": "TCP"}]  # not the controller's 9093
+    ]
+    assert [rule["ports"] for rule in ingress_rules(dev, "cassandra")[1:]] == [[{"port": 9042, "protocol": "TCP"}]]
+    # The workers' executors listen on ports picked at start: their clients (the driver) reach any port.
+    assert [rule.get("ports") for rule in ingress_rules(dev, "spark-worker")] == [None, None]
+
+
+def egress_to(deployment: Deployment, service: str) -> dict:
+    rules = objects(deployment, "NetworkPolicy")[f"{service}-egress"]["spec"]["egress"]
+    (services,) = [rule for rule in rules if "ports" not in rule]
+    outside = [rule["ports"] for rule in rules if rule["to"][0].get("ipBlock")]
+    return {
+        "services": set(services["to"][0]["podSelector"]["matchExpressions"][0]["values"]),
+        "dns": any(rule["to"][0].get("namespaceSelector") for rule in rules),
+        "outside": [port["port"] for ports in outside for port in ports],
+    }
+
+
+def test_egress_reaches_the_conversation_partners_dns_and_the_named_outside_ports_only(dev: Deployment) -> None:
+    producer = egress_to(dev, "producer")
+    assert producer["services"] >= {"producer", "kafka"} and "cassandra" not in producer["services"]
+    assert (producer["dns"], producer["outside"]) == (True, [443])
+    cassandra = egress_to(dev, "cassandra")
+    assert cassandra["outside"] == [] and "kafka" not in cassandra["services"]
+    worker = egress_to(dev, "spark-worker")
+    assert {"spark-master", "streaming-job", "kafka", "cassandra", "object-store", "hdfs-datanode"} <= worker[
+        "services"
+    ]
+    assert egress_to(dev, "airflow-scheduler")["outside"] == [443, 6443]
+    synthetic = run_program("dev", {"producer": {"source": "synthetic"}})
+    assert egress_to(synthetic, "producer")["outside"] == []
 
 
 def test_node_port_services_publish_the_ui_ports_when_asked() -> None:
