@@ -19,6 +19,7 @@ from workloads.contract import cassandra_table_ddl
 
 SERVICE = "cassandra"
 CQL_PORT = 9042
+NODETOOL_HEAP_MIB = 96
 HEAP_MIB = 512
 NEW_GEN_MIB = 128  # the image's cassandra-env.sh wants both or neither under its default CMS collector
 # Beyond -Xmx (cassandra.yaml 4.1 defaults): networking buffers min(128 MiB, heap/16) = 32, the chunk
@@ -140,6 +141,11 @@ class Cassandra(pulumi.ComponentResource):
                 },
                 ports=[cql_port, Port("gossip", 7000, replicas_only=True)],
                 volumes=[Volume("data", "/var/lib/cassandra")],
+                # Flush memtables and stop serving before SIGTERM, so a restart replays no commit log.
+                # nodetool takes its -Xmx from MAX_HEAP_SIZE when set (apache/cassandra bin/nodetool), and
+                # this container sets Cassandra's: a small heap of its own keeps it inside the memory limit.
+                pre_stop=["sh", "-c", f"MAX_HEAP_SIZE={NODETOOL_HEAP_MIB}m exec nodetool drain"],
+                stop_grace_seconds=120,
                 health=HealthCheck(
                     tcp_check(CQL_PORT),
                     interval_seconds=10,

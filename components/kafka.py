@@ -132,6 +132,9 @@ class Kafka(pulumi.ComponentResource):
                     start_period_seconds=20,
                 ),
                 resources=Resources(memory_mib=MEMORY_MIB, cpu=0.5, jvm_heap_mib=HEAP_MIB),
+                # No pre-stop command: SIGTERM itself starts the broker's controlled shutdown, which moves
+                # its partition leadership away first; it gets a minute for that before SIGKILL.
+                stop_grace_seconds=60,
                 # Controllers must all be up to form a quorum, so replicas start together.
                 ordered_start=False,
                 user=APPUSER,

@@ -150,6 +150,10 @@ class ServiceSpec:
     # Listens on ports it picks at run time besides its declared ones (Spark's executors on the workers).
     listens_beyond_ports: bool = False
     talks_outside: Sequence[int] = ()  # TCP ports it connects to outside the deployment (a public API)
+    # Stopping: a command that hands the replica's work over before SIGTERM, and how long it may take
+    # from the command's start to the process's exit before it is killed.
+    pre_stop: Sequence[str] | None = None
+    stop_grace_seconds: int = 30
     runs_client_code: bool = False  # executes code its clients submit (Spark workers): reaches what they reach
 
     def __post_init__(self) -> None:

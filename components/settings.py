@@ -138,6 +138,7 @@ class KubernetesSettings:
     ingress_host: str | None  # UIs are routed as <service>-<port name>.<ingress_host>
     ingress_class: str | None
     ingress_namespace: str  # where the ingress controller runs: the only source admitted to routed ports
+    cluster_domain: str  # the cluster's DNS domain, in every service's fully qualified name
 
 
 @dataclass(frozen=True)
@@ -378,7 +379,15 @@ def _kubernetes(s: _Section) -> KubernetesSettings:
         ingress_namespace=s.text(
             "ingressNamespace", "ingress-nginx", _DNS_LABEL, "must be a DNS label (a-z, 0-9, '-')"
         ),
+        cluster_domain=_dns_name(s, "clusterDomain", "cluster.local"),
     )
+
+
+def _dns_name(s: _Section, name: str, default: str) -> str:
+    value = s.text(name, default)
+    if not all(_DNS_LABEL.match(label) for label in value.split(".")):
+        raise ConfigError(f"{s.key}.{name}", value, "must be a DNS name such as cluster.local")
+    return value
 
 
 def _optional_dns_name(s: _Section, name: str) -> str | None:

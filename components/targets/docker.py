@@ -249,6 +249,9 @@ class DockerTarget:
             command=list(spec.args) if spec.args is not None else None,
             envs=envs,
             user=str(spec.runs_as),
+            # Docker has no pre-stop hook: the process gets SIGTERM and this long before SIGKILL.
+            stop_timeout=spec.stop_grace_seconds,
+            destroy_grace_seconds=spec.stop_grace_seconds,
             read_only=spec.read_only_root,
             tmpfs=dict.fromkeys(spec.scratch, f"rw,nosuid,nodev,uid={spec.runs_as.uid},gid={spec.runs_as.gid}") or None,
             group_adds=docker_socket_group() if spec.launches_containers else None,

@@ -32,7 +32,6 @@ from components.service import HealthCheck, Image, Lifecycle, Port, Resources, S
 from components.settings import KubernetesSettings
 from components.targets.images import REPOSITORY_ROOT, build_image
 
-CLUSTER_DOMAIN = "cluster.local"
 NAME_LABEL = "app.kubernetes.io/name"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
 PART_OF = "streamstack"
@@ -163,6 +162,23 @@ def container_security_context(read_only_root: bool) -> dict[str, Any]:
     }
 
 
+def spread(service: str) -> dict[str, Any]:
+    """Replicas prefer different nodes (soft: a one-node cluster still schedules them all)."""
+    return {
+        "pod_anti_affinity": {
+            "preferred_during_scheduling_ignored_during_execution": [
+                {
+                    "weight": 100,
+                    "pod_affinity_term": {
+                        "label_selector": {"match_labels": {NAME_LABEL: service}},
+                        "topology_key": "kubernetes.io/hostname",
+                    },
+                }
+            ]
+        }
+    }
+
+
 def tcp(ports: Iterable[Port]) -> list[dict[str, Any]]:
     return [{"port": port.container_port, "protocol": "TCP"} for port in ports]
 
@@ -275,7 +291,7 @@ class KubernetesTarget:
         return launched
 
     def host(self, service: str, ordinal: int | None = None) -> str:
-        domain = f"{self._settings.namespace}.svc.{CLUSTER_DOMAIN}"
+        domain = f"{self._settings.namespace}.svc.{self._settings.cluster_domain}"
         if ordinal is None:
             return f"{service}.{domain}"
         self._addressed_by_replica.add(service)
@@ -640,6 +656,8 @@ class KubernetesTarget:
         }
         if spec.lifecycle is Lifecycle.LONG_RUNNING:
             container.update(probes(spec.health, spec.ports))
+        if spec.pre_stop is not None:
+            container["lifecycle"] = {"pre_stop": {"exec": {"command": list(spec.pre_stop)}}}
         pod: dict[str, Any] = {
             "containers": [container],
             "volumes": volumes or None,
@@ -649,7 +667,10 @@ class KubernetesTarget:
             # images read as their own configuration.
             "enable_service_links": False,
             "automount_service_account_token": spec.launches_containers,
+            "termination_grace_period_seconds": spec.stop_grace_seconds,
         }
+        if spec.replicas > 1:
+            pod["affinity"] = spread(spec.name)
         if spec.launches_containers:
             pod["service_account_name"] = self._launcher_account(spec.name, parent)
         metadata: dict[str, Any] = {"labels": labels}

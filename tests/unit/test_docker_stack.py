@@ -835,3 +835,10 @@ def test_destroy_removes_the_volumes_unless_retain_data_keeps_them() -> None:
     kept = retained(run_program("local", {"retainData": True}))
     assert kept == sorted(v.inputs["name"] for v in run_program("local").of_type("docker:index/volume:Volume"))
     assert "streamstack-local-cassandra-0-data" in kept
+
+
+def test_containers_get_their_stop_grace_before_sigkill(local: Deployment) -> None:
+    every = containers(local)
+    assert (every["cassandra-0"].inputs["stopTimeout"], every["kafka-0"].inputs["stopTimeout"]) == (120, 60)
+    assert every["cassandra-0"].inputs["destroyGraceSeconds"] == 120
+    assert every["producer-0"].inputs["stopTimeout"] == 30

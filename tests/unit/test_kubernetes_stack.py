@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from components.settings import ConfigError
+from tests.unit.shell import command_words
 from tests.unit.variations import ONE_BROKER_CASSANDRA_ONLY_ON_KUBERNETES
 from tools.mock_deploy import SECRET_TEST_VALUE, DeclaredResource, Deployment, ProgramFailedError, run_program
 
@@ -753,3 +754,39 @@ def test_destroy_removes_the_claims_unless_retain_data_keeps_them_and_their_name
 
     assert retention({}) == ({"Delete"}, False)
     assert retention({"retainData": True}) == ({"Retain"}, True)
+
+
+def test_replicas_prefer_different_nodes_and_stateful_services_stop_cleanly() -> None:
+    deployment = run_program("dev", {"kubernetes": {"clusterDomain": "corp.internal"}})
+    pods = {name: pod(workload)["spec"] for name, workload in workloads(deployment).items()}
+    spread = pods["cassandra"]["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert spread == [
+        {
+            "weight": 100,
+            "podAffinityTerm": {
+                "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "cassandra"}},
+                "topologyKey": "kubernetes.io/hostname",
+            },
+        }
+    ]
+    assert "affinity" not in pods["postgres"]  # one replica: nothing to spread
+    assert "requiredDuringSchedulingIgnoredDuringExecution" not in pods["kafka"]["affinity"]["podAntiAffinity"]
+    (cassandra,) = pods["cassandra"]["containers"]
+    assert cassandra["lifecycle"] == {
+        "preStop": {"exec": {"command": ["sh", "-c", "MAX_HEAP_SIZE=96m exec nodetool drain"]}}
+    }
+    assert (pods["cassandra"]["terminationGracePeriodSeconds"], pods["kafka"]["terminationGracePeriodSeconds"]) == (
+        120,
+        60,
+    )
+    env = {variable["name"]: variable.get("value") for variable in cassandra["env"]}
+    assert env["CASSANDRA_SEEDS"].endswith(".cassandra.streamstack-dev.svc.corp.internal")
+
+
+def test_pre_stop_commands_are_tools_of_their_images() -> None:
+    stopping = [spec for spec in run_program("dev").specs if spec.pre_stop is not None]
+    assert [spec.name for spec in stopping] == ["cassandra"]
+    for spec in stopping:
+        shell, flag, script = spec.pre_stop
+        assert (shell, flag) == ("sh", "-c") and spec.image.facts.has_tool(shell)
+        assert [word for word in command_words(script) if not spec.image.facts.has_tool(word)] == []
