@@ -10,7 +10,7 @@ STACK ?= local
 TAIL ?= 200
 DEPLOY := $(VENV)/.deploy-installed
 
-.PHONY: up down plan status logs test unit lint render bench
+.PHONY: up down plan status logs test unit lint render bench pin-digests
 
 $(DEPLOY): requirements-deploy.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ unit: $(VENV)/.installed
 # `make bench STAGES=transform,producer RUNS=5` runs a subset; results land in bench/.
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench $(if $(STAGES),--stages $(STAGES)) $(if $(RUNS),--runs $(RUNS))
+
+# Resolve every upstream image's tag to its digest (components/image-digests.json); needs the registries.
+pin-digests: $(DEPLOY)
+	$(BIN)/python -m tools.pin_digests
 
 render: $(VENV)/.installed
 	$(BIN)/python -m tools.render --stack $(STACK)

@@ -14,9 +14,13 @@ rests on) rather than guessing silently; docs/image-facts.md lists them all.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import posixpath
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -87,6 +91,20 @@ class RootEntrypoint:
     makes_writable: tuple[str, ...]
 
 
+DIGESTS_FILE = Path(__file__).with_name("image-digests.json")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+@functools.cache
+def recorded_digests() -> dict[str, str]:
+    """reference -> manifest digest, as `make pin-digests` last resolved them (tools/pin_digests.py)."""
+    digests = json.loads(DIGESTS_FILE.read_text())
+    bad = [reference for reference, digest in digests.items() if not _DIGEST.match(digest)]
+    if bad:
+        raise ValueError(f"{DIGESTS_FILE.name}: not a sha256 digest for {', '.join(bad)}")
+    return digests
+
+
 @dataclass(frozen=True)
 class ImageFacts:
     """The facts of one image. `tools` are commands on its PATH and absolute paths of executables."""
@@ -102,6 +120,13 @@ class ImageFacts:
     health: Fact[str]
     root_entrypoint: Fact[RootEntrypoint] | None = None
     notes: tuple[str, ...] = ()
+
+    @property
+    def pinned(self) -> str:
+        """The reference to pull: `tag@sha256:...` once components/image-digests.json records the tag's
+        digest (`make pin-digests` resolves them), else the tag alone."""
+        digest = recorded_digests().get(self.reference)
+        return f"{self.reference}@{digest}" if digest else self.reference
 
     @property
     def registry(self) -> str:

@@ -116,7 +116,7 @@ class DockerTarget:
         return {}
 
     def upstream_image(self, facts: ImageFacts, parent: pulumi.Resource) -> Image:
-        reference = facts.reference
+        reference = facts.pinned
         if reference not in self._images:
             self._images[reference] = docker.RemoteImage(
                 f"image-{_RESOURCE_NAME.sub('-', reference)}",

@@ -325,7 +325,7 @@ class KubernetesTarget:
         return f"{service}-{port.name}.{self._settings.ingress_host}"
 
     def upstream_image(self, facts: ImageFacts, parent: pulumi.Resource) -> Image:
-        return Image(facts.reference, facts)
+        return Image(facts.pinned, facts)
 
     def built_image(self, build: BuiltImage, parent: pulumi.Resource) -> Image:
         image = build_image(build, f"{self._registry}/streamstack-{build.name}:{self._tag}", push=True, parent=parent)
