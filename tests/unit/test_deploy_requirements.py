@@ -9,7 +9,14 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parents[2]
-ENTRY_POINTS = ["__main__.py", "tools/plan.py", "tools/preflight.py", "tools/status.py", "tools/logs.py"]
+ENTRY_POINTS = [
+    "__main__.py",
+    "tools/plan.py",
+    "tools/preflight.py",
+    "tools/status.py",
+    "tools/logs.py",
+    "tools/pin_digests.py",
+]
 LOCAL_PACKAGES = {"components", "tools", "workloads"}
 
 
