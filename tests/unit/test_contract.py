@@ -228,7 +228,11 @@ def test_json_schema_refuses_what_the_decoder_refuses():
 # where the check on Python values says `int`: the verdict agrees (see the test below), the word does not.
 INT64_TO_UINT64 = st.integers(min_value=-(2**63), max_value=2**64 - 1)
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | INT64_TO_UINT64 | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
+    st.none()
+    | st.booleans()
+    | INT64_TO_UINT64
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
     lambda children: st.lists(children, max_size=2) | st.dictionaries(st.text(max_size=3), children, max_size=2),
     max_leaves=4,
 )
