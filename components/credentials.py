@@ -25,6 +25,7 @@ class Credentials(pulumi.ComponentResource):
         self.cassandra_retired_default_password = self._password("cassandra-retired-default-password", None)
         self.object_store_password = self._password("object-store-password", secrets.object_store_password)
         self.postgres_password = self._password("postgres-password", secrets.postgres_password)
+        self.pipeline_db_password = self._password("pipeline-db-password", secrets.pipeline_db_password)
         self.airflow_admin_password = self._password("airflow-admin-password", secrets.airflow_admin_password)
         self.pseudonym_key = self._password("pseudonym-key", secrets.pseudonym_key, length=48)
         self.airflow_jwt_secret = self._password("airflow-jwt-secret", None, length=48)

@@ -1,4 +1,4 @@
-"""kafbat kafka-ui: browse topics, consumer groups and (when present) registered schemas."""
+"""kafbat kafka-ui: browse topics, consumer groups and (when present) registered schemas and connectors."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ class KafkaUiArgs:
     bootstrap_servers: pulumi.Input[str]
     schema_registry_url: pulumi.Input[str] | None
     depends_on: tuple[pulumi.Resource, ...]
+    kafka_connect_url: pulumi.Input[str] | None = None
 
 
 class KafkaUi(pulumi.ComponentResource):
@@ -41,6 +42,9 @@ class KafkaUi(pulumi.ComponentResource):
         }
         if args.schema_registry_url is not None:
             env["KAFKA_CLUSTERS_0_SCHEMAREGISTRY"] = args.schema_registry_url
+        if args.kafka_connect_url is not None:
+            env["KAFKA_CLUSTERS_0_KAFKACONNECT_0_NAME"] = "streamstack-connect"
+            env["KAFKA_CLUSTERS_0_KAFKACONNECT_0_ADDRESS"] = args.kafka_connect_url
         target.run(
             ServiceSpec(
                 name=SERVICE,

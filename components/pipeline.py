@@ -14,17 +14,20 @@ from components.cassandra import Cassandra, CassandraArgs
 from components.credentials import Credentials
 from components.hdfs import Hdfs, HdfsArgs
 from components.kafka import Kafka, KafkaArgs
+from components.kafka_connect import DB_PASSWORD_ENV, CdcSource, KafkaConnect, KafkaConnectArgs, cdc_connector_config
 from components.kafka_ui import KafkaUi, KafkaUiArgs
 from components.object_store import ObjectStore, ObjectStoreArgs
+from components.pipeline_database import PipelineDatabase, PipelineDatabaseArgs
 from components.schema_registry import SchemaRegistry, SchemaRegistryArgs
 from components.service import Target
-from components.settings import Settings
+from components.settings import CDC_CONNECTOR, Settings
 from components.spark import Spark, SparkArgs
 from components.workloads import (
     CHECKPOINT_VOLUME,
     CassandraSink,
     Producer,
     ProducerArgs,
+    ProducerDatabase,
     S3Sink,
     StreamingJob,
     StreamingJobArgs,
@@ -66,19 +69,6 @@ class Pipeline(pulumi.ComponentResource):
                 child,
             )
             endpoints["schemaRegistryUrl"] = registry.host_url
-        if settings.kafka_ui.enabled:
-            kafka_ui = KafkaUi(
-                "kafka-ui",
-                KafkaUiArgs(
-                    settings.kafka_ui,
-                    target,
-                    kafka.bootstrap_servers,
-                    registry.url if registry else None,
-                    (kafka, registry) if registry else (kafka,),
-                ),
-                child,
-            )
-            endpoints["kafkaUiUrl"] = kafka_ui.url
 
         cassandra = Cassandra(
             "cassandra",
@@ -123,6 +113,11 @@ class Pipeline(pulumi.ComponentResource):
         )
         endpoints["sparkMasterUiUrl"] = spark.ui_url
 
+        database = None
+        if settings.ingestion == "cdc":
+            database = PipelineDatabase(
+                "pipeline-db", PipelineDatabaseArgs(target, credentials.pipeline_db_password), child
+            )
         producer = Producer(
             "producer",
             ProducerArgs(
@@ -132,10 +127,68 @@ class Pipeline(pulumi.ComponentResource):
                 kafka.topic,
                 credentials.pseudonym_key,
                 registry.url if registry else None,
-                [kafka, registry] if registry else [kafka],
+                [dependency for dependency in (kafka, registry, database) if dependency is not None],
+                database=ProducerDatabase(
+                    database.host,
+                    database.port,
+                    database.database,
+                    database.user,
+                    database.table,
+                    database.password,
+                )
+                if database is not None
+                else None,
             ),
             child,
         )
+
+        connect = None
+        if settings.kafka_connect.enabled:
+            connectors: dict[str, dict[str, pulumi.Input[str]]] = {
+                name: dict(config) for name, config in settings.kafka_connect.connectors.items()
+            }
+            if database is not None:
+                source = CdcSource(
+                    database.host,
+                    database.port,
+                    database.database,
+                    database.user,
+                    database.table,
+                    database.publication,
+                    database.password,
+                )
+                connectors[CDC_CONNECTOR] = dict(cdc_connector_config(source, settings.kafka.topic))
+            connect = KafkaConnect(
+                "kafka-connect",
+                KafkaConnectArgs(
+                    settings=settings.kafka_connect,
+                    kafka=settings.kafka,
+                    target=target,
+                    bootstrap_servers=kafka.bootstrap_servers,
+                    internal_replication=kafka.internal_replication,
+                    tools_image=producer.built,
+                    connectors=connectors,
+                    secret_env={DB_PASSWORD_ENV: database.password} if database is not None else {},
+                    depends_on=[kafka],
+                    connectors_depend_on=[database] if database is not None else [],
+                ),
+                child,
+            )
+            endpoints["kafkaConnectUrl"] = connect.host_url
+        if settings.kafka_ui.enabled:
+            kafka_ui = KafkaUi(
+                "kafka-ui",
+                KafkaUiArgs(
+                    settings.kafka_ui,
+                    target,
+                    kafka.bootstrap_servers,
+                    registry.url if registry else None,
+                    tuple(dependency for dependency in (kafka, registry, connect) if dependency is not None),
+                    kafka_connect_url=connect.url if connect else None,
+                ),
+                child,
+            )
+            endpoints["kafkaUiUrl"] = kafka_ui.url
 
         stores: list[pulumi.Resource] = [store for store in (object_store, hdfs) if store is not None]
         job = StreamingJob(
@@ -173,6 +226,8 @@ class Pipeline(pulumi.ComponentResource):
             "cassandraPassword": credentials.cassandra_password,
             "objectStorePassword": credentials.object_store_password,
         }
+        if database is not None:
+            self.credentials["pipelineDbPassword"] = database.password
         if settings.airflow.enabled:
             connections: dict[str, pulumi.Input[str]] = {
                 "streamstack_kafka": connection(
@@ -221,7 +276,20 @@ class Pipeline(pulumi.ComponentResource):
                 "hdfs_events_path": hdfs.events_path if hdfs else None,
                 "s3_events_prefix": "events/",
                 "dead_letter_rate_threshold": DEAD_LETTER_RATE_THRESHOLD,
+                "ingestion": settings.ingestion,
+                "pipeline_database": {
+                    "host": database.host,
+                    "port": database.port,
+                    "database": database.database,
+                    "user": database.user,
+                    "table": database.table,
+                }
+                if database is not None
+                else None,
             }
+            secret_variables: dict[str, pulumi.Input[str]] = {"streamstack_pseudonym_secret": credentials.pseudonym_key}
+            if database is not None:
+                secret_variables["streamstack_pipeline_db_secret"] = database.password
             airflow = Airflow(
                 "airflow",
                 AirflowArgs(
@@ -233,9 +301,9 @@ class Pipeline(pulumi.ComponentResource):
                     fernet_key=credentials.airflow_fernet_key,
                     jwt_secret=credentials.airflow_jwt_secret,
                     connections=connections,
-                    secret_variables={"streamstack_pseudonym_secret": credentials.pseudonym_key},
+                    secret_variables=secret_variables,
                     deployment_facts=pulumi.Output.from_input(facts).apply(lambda v: json.dumps(v, sort_keys=True)),
-                    depends_on=(kafka, cassandra, spark, *stores),
+                    depends_on=(kafka, cassandra, spark, *stores, *([database] if database is not None else [])),
                 ),
                 child,
             )

@@ -22,9 +22,19 @@ SINKS = ("cassandra", "s3", "hdfs")
 PRODUCER_SOURCES = ("randomuser", "synthetic")
 CHECKPOINT_STORES = ("s3", "hdfs", "volume")
 UI_SERVICE_TYPES = ("ClusterIP", "NodePort")
+INGESTION_MODES = ("producer", "cdc")
+# The connector the deployment declares itself for `ingestion: cdc` (components/kafka_connect.py).
+CDC_CONNECTOR = "streamstack-users-cdc"
 # Namespaces of the providers' own settings, which their providers read (e.g. kubernetes:context).
 OTHER_NAMESPACES = ("pulumi", "docker", "kubernetes", "random")
-SECRET_KEYS = ("cassandraPassword", "objectStorePassword", "postgresPassword", "airflowAdminPassword", "pseudonymKey")
+SECRET_KEYS = (
+    "cassandraPassword",
+    "objectStorePassword",
+    "postgresPassword",
+    "pipelineDbPassword",
+    "airflowAdminPassword",
+    "pseudonymKey",
+)
 
 # Spark refuses a driver or executor below 1.5 x its 300 MiB reserved memory (INVALID_DRIVER_MEMORY,
 # INVALID_EXECUTOR_MEMORY: "must be at least 471859200"), measured with Spark 3.5.8.
@@ -36,6 +46,11 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _SECRET_CHARACTERS = re.compile(r"^[A-Za-z0-9._-]+$")
 _SPARK_INTERVAL = re.compile(r"^\d+ (second|seconds|minute|minutes)$")
+_CONNECTOR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# A value Kafka Connect's config providers resolve on the worker (${env:NAME}, ${file:path:key}): the
+# secret itself never enters the connector's stored config, the REST API or the stack.
+_PROVIDER_PLACEHOLDER = re.compile(r"^\$\{(env|file|directory):[^}]+\}$")
+_SECRET_LIKE_KEY = re.compile(r"password|secret|credential|token|(^|[._])key$", re.IGNORECASE)
 
 T = TypeVar("T")
 
@@ -126,6 +141,16 @@ class StreamingJobSettings:
 
 
 @dataclass(frozen=True)
+class KafkaConnectSettings:
+    """Kafka Connect workers in distributed mode and the connectors the deployment applies to them."""
+
+    enabled: bool
+    workers: int
+    host_port: int
+    connectors: Mapping[str, Mapping[str, str]]  # connector name -> its config, as Connect's REST API takes it
+
+
+@dataclass(frozen=True)
 class KubernetesSettings:
     namespace: str
     kubeconfig: str | None
@@ -148,6 +173,7 @@ class Secrets:
     cassandra_password: pulumi.Output[str] | None
     object_store_password: pulumi.Output[str] | None
     postgres_password: pulumi.Output[str] | None
+    pipeline_db_password: pulumi.Output[str] | None
     airflow_admin_password: pulumi.Output[str] | None
     pseudonym_key: pulumi.Output[str] | None
 
@@ -168,6 +194,8 @@ class Settings:
     producer: ProducerSettings
     streaming_job: StreamingJobSettings
     sinks: tuple[str, ...]
+    kafka_connect: KafkaConnectSettings
+    ingestion: str  # producer: the producer writes to Kafka; cdc: to PostgreSQL, which Debezium streams to Kafka
     kubernetes: KubernetesSettings
     secrets: Secrets
     retain_data: bool = False  # volumes holding data survive `pulumi destroy`
@@ -364,6 +392,46 @@ def _streaming_job(s: _Section, default_checkpoint: str, spark: SparkSettings) -
     )
 
 
+def _kafka_connect(s: _Section) -> KafkaConnectSettings:
+    raw = s._take("connectors", {}, dict, "a mapping of connector name to its config")
+    return KafkaConnectSettings(
+        enabled=s.flag("enabled", False),
+        workers=s.integer("workers", 1, 1, 9),
+        host_port=s.port("hostPort", 8083),
+        connectors={name: _connector_config(name, config) for name, config in raw.items()},
+    )
+
+
+def _connector_config(name: object, config: object) -> dict[str, str]:
+    """One declared connector: Connect validates the config itself at deploy time; this checks only what
+    Connect cannot know: the name is ours to use and no credential is written in plaintext."""
+    key = f"kafkaConnect.connectors.{name}"
+    if not isinstance(name, str) or not _CONNECTOR_NAME.match(name):
+        raise ConfigError(key, name, "a connector name must be 1-128 letters, digits, '.', '_' or '-'")
+    if name == CDC_CONNECTOR:
+        raise ConfigError(
+            key, "...", "this name is the deployment's own CDC connector (ingestion: cdc); choose another"
+        )
+    if not isinstance(config, dict) or not isinstance(config.get("connector.class"), str):
+        raise ConfigError(key, config, "must be a mapping of Connect config keys to values, with connector.class")
+    values: dict[str, str] = {}
+    for option, value in config.items():
+        if not isinstance(value, str | int | float):
+            raise ConfigError(f"{key}.{option}", value, "must be a string, number or true/false")
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        if _SECRET_LIKE_KEY.search(option) and not _PROVIDER_PLACEHOLDER.match(text):
+            raise ConfigError(
+                f"{key}.{option}",
+                "<hidden>",
+                "a credential in plaintext would be stored by Connect and in the stack; write ${env:NAME}"
+                " (a variable of the workers' environment) or ${file:/path:key} instead",
+            )
+        values[option] = text
+    if values.get("name", name) != name:
+        raise ConfigError(f"{key}.name", values["name"], f"must equal the connector's key ({name}) or be left out")
+    return values
+
+
 def _kubernetes(s: _Section) -> KubernetesSettings:
     return KubernetesSettings(
         namespace=s.text("namespace", "streamstack", _DNS_LABEL, "must be a DNS label (a-z, 0-9, '-')"),
@@ -454,6 +522,10 @@ def _check_host_ports(settings: Settings, explicit: set[str]) -> None:
         ("kafka.hostPort", settings.kafka.host_port, settings.kafka.brokers, "broker"),
         ("cassandra.hostPort", settings.cassandra.host_port, settings.cassandra.nodes, "node"),
     ]
+    if settings.kafka_connect.enabled:
+        replicated.append(
+            ("kafkaConnect.hostPort", settings.kafka_connect.host_port, settings.kafka_connect.workers, "worker")
+        )
     claims: list[tuple[str, int, int, str]] = []
     for key, first, count, unit in replicated:
         if first + count - 1 > 65535:
@@ -541,9 +613,10 @@ def parse_settings(config: Mapping[str, str], secret_keys: Iterable[str], projec
         "objectStore": _object_store,
         "airflow": _toggle(8080),
         "producer": _producer,
+        "kafkaConnect": _kafka_connect,
         "kubernetes": _kubernetes,
     }
-    known = {*sections, "target", "sinks", "streamingJob", "retainData", *SECRET_KEYS}
+    known = {*sections, "target", "sinks", "streamingJob", "retainData", "ingestion", *SECRET_KEYS}
     for key in sorted(raw):
         if key not in known:
             raise _unknown_key(key, raw[key], known)
@@ -557,7 +630,21 @@ def parse_settings(config: Mapping[str, str], secret_keys: Iterable[str], projec
     target = raw.get("target", "docker")
     if target not in TARGETS:
         raise ConfigError("target", target, f"must be one of {', '.join(TARGETS)}")
+    ingestion = raw.get("ingestion", "producer")
+    if ingestion not in INGESTION_MODES:
+        raise ConfigError("ingestion", ingestion, f"must be one of {', '.join(INGESTION_MODES)}")
     parsed = {name: _parse_section(name, raw, build) for name, build in sections.items()}
+    kafka_connect: KafkaConnectSettings = parsed["kafkaConnect"]
+    if ingestion == "cdc" and not kafka_connect.enabled:
+        raise ConfigError(
+            "ingestion",
+            ingestion,
+            "cdc streams the pipeline database through Kafka Connect: set kafkaConnect.enabled: true",
+        )
+    if kafka_connect.connectors and not kafka_connect.enabled:
+        raise ConfigError(
+            "kafkaConnect.connectors", sorted(kafka_connect.connectors), "need kafkaConnect.enabled: true"
+        )
     hdfs: HdfsSettings = parsed["hdfs"]
     object_store: ObjectStoreSettings = parsed["objectStore"]
     spark: SparkSettings = parsed["spark"]
@@ -582,12 +669,15 @@ def parse_settings(config: Mapping[str, str], secret_keys: Iterable[str], projec
         producer=parsed["producer"],
         streaming_job=streaming_job,
         sinks=sinks,
+        kafka_connect=kafka_connect,
+        ingestion=str(ingestion),
         retain_data=retain_data,
         kubernetes=parsed["kubernetes"],
         secrets=Secrets(
             cassandra_password=_secret(raw, secret_names, "cassandraPassword"),
             object_store_password=_secret(raw, secret_names, "objectStorePassword"),
             postgres_password=_secret(raw, secret_names, "postgresPassword"),
+            pipeline_db_password=_secret(raw, secret_names, "pipelineDbPassword"),
             airflow_admin_password=_secret(raw, secret_names, "airflowAdminPassword"),
             pseudonym_key=_secret(raw, secret_names, "pseudonymKey"),
         ),

@@ -273,6 +273,8 @@ KAFKA_UI = ImageFacts(
                 "KAFKA_CLUSTERS_0_NAME",
                 "KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS",
                 "KAFKA_CLUSTERS_0_SCHEMAREGISTRY",
+                "KAFKA_CLUSTERS_0_KAFKACONNECT_0_NAME",
+                "KAFKA_CLUSTERS_0_KAFKACONNECT_0_ADDRESS",
                 "DYNAMIC_CONFIG_ENABLED",
                 "JAVA_OPTS",
             }
@@ -425,6 +427,85 @@ CASSANDRA = ImageFacts(
     ),
 )
 
+# --- quay.io/debezium/connect:3.6.0.Final (Kafka Connect 4.3.0 with Debezium's connectors) ------------
+# Debezium stopped publishing to Docker Hub with 3.0.1.Final (CHANGELOG.md: "Stop publishing of container
+# images into Docker Hub [DBZ-8327]"): quay.io is its registry. 3.6.0.Final is the newest release whose image
+# definition could be read; its tags are rebuilt by later release jobs, hence the digest pin (make pin-digests).
+_CONNECT_REPO, _CONNECT_TAG = "debezium/container-images", "v3.6.0.Final"
+_CONNECT = Source(_CONNECT_REPO, _CONNECT_TAG, "connect-base/3.6/Dockerfile")
+_CONNECT_KAFKA = Source(_CONNECT_REPO, _CONNECT_TAG, "kafka/3.6/Dockerfile")
+_CONNECT_ENTRYPOINT = Source(_CONNECT_REPO, _CONNECT_TAG, "connect-base/3.6/docker-entrypoint.sh")
+_CONNECT_HOME = Directory(User(1001, 1001), 0o777)
+KAFKA_CONNECT = ImageFacts(
+    reference="quay.io/debezium/connect:3.6.0.Final",
+    published=Fact(
+        "quay.io",
+        Source(_CONNECT_REPO, _CONNECT_TAG, "build-debezium-multiplatform.sh", "DEBEZIUM_DOCKER_REGISTRY_PRIMARY_NAME"),
+    ),
+    user=Fact(
+        User(1001, 1001),
+        Source(
+            _CONNECT_KAFKA.repository, _CONNECT_TAG, _CONNECT_KAFKA.path, "useradd -u 1001 -g kafka(1001); USER kafka"
+        ),
+    ),
+    tools=Fact(
+        frozenset({"sh", "bash", "curl", "java", "/docker-entrypoint.sh"}),
+        Source(
+            _CONNECT_KAFKA.repository,
+            _CONNECT_TAG,
+            _CONNECT_KAFKA.path,
+            "fedora-minimal:41 + java-21-openjdk; curl used in RUN without installing it; no wget, no python3",
+        ),
+        confirmed=False,
+    ),
+    python=Fact(None, _CONNECT_KAFKA),
+    directories={
+        path: Fact(_CONNECT_HOME, Source(_CONNECT_KAFKA.repository, _CONNECT_TAG, _CONNECT_KAFKA.path, why))
+        for path, why in {
+            "/kafka": "chown -R kafka; chmod -R g+w,o+w $KAFKA_HOME",
+            "/kafka/config": "VOLUME; the entrypoint rewrites connect-distributed.properties at every start",
+            "/kafka/logs": "VOLUME; log4j's connect-service.log",
+            "/kafka/data": "VOLUME; unused in distributed mode (state lives in Kafka topics)",
+        }.items()
+    }
+    | {"/tmp": Fact(TMP, Source("fedora", "41", "filesystem package", "/tmp 1777"), confirmed=False)},
+    entrypoint=Fact(
+        ("/docker-entrypoint.sh", "start"),
+        Source(_CONNECT.repository, _CONNECT_TAG, _CONNECT.path, 'ENTRYPOINT ["/docker-entrypoint.sh"]; CMD ["start"]'),
+    ),
+    environment=Fact(
+        frozenset(
+            {
+                "BOOTSTRAP_SERVERS",
+                "GROUP_ID",
+                "CONFIG_STORAGE_TOPIC",
+                "OFFSET_STORAGE_TOPIC",
+                "STATUS_STORAGE_TOPIC",
+                "ADVERTISED_HOST_NAME",
+                "OFFSET_FLUSH_INTERVAL_MS",
+                "HEAP_OPTS",
+                # Every other CONNECT_X_Y becomes the worker property x.y (values echoed to the log: no secrets).
+                "CONNECT_*",
+            }
+        ),
+        _CONNECT_ENTRYPOINT,
+    ),
+    health=Fact(
+        "GET /health on 8083: 200 once the worker's herder runs, 503 while it starts (Kafka 3.9+, KIP-1017)",
+        Source(
+            "apache/kafka",
+            "3.9.0",
+            "connect/runtime/src/main/java/org/apache/kafka/connect/runtime/rest/resources/RootResource.java",
+        ),
+    ),
+    notes=(
+        "the short names (GROUP_ID, CONFIG_STORAGE_TOPIC...) overwrite their CONNECT_* forms: set the short ones",
+        "REST_PORT and REST_HOST_NAME are dead since Kafka 3.0; the REST API listens on every interface on 8083",
+        "a secret named in ${env:NAME} must not start with CONNECT_, or the entrypoint writes and logs it",
+        "the worker creates missing internal topics with its own settings; the deployment creates them first",
+    ),
+)
+
 # --- postgres:16.13-bookworm (Airflow's metadata database) --------------------------------------------
 _POSTGRES = Source("docker-library/postgres", "31041e40", "16/bookworm/Dockerfile")
 _POSTGRES_ENTRYPOINT = Source("docker-library/postgres", "31041e40", "16/bookworm/docker-entrypoint.sh")
@@ -470,7 +551,15 @@ POSTGRES = ImageFacts(
             _POSTGRES.repository, _POSTGRES.ref, _POSTGRES.path, 'ENTRYPOINT ["docker-entrypoint.sh"]; CMD ["postgres"]'
         ),
     ),
-    environment=Fact(frozenset({"POSTGRES_USER", "POSTGRES_DB", "POSTGRES_PASSWORD", "PGDATA"}), _POSTGRES_ENTRYPOINT),
+    environment=Fact(
+        frozenset({"POSTGRES_USER", "POSTGRES_DB", "POSTGRES_PASSWORD", "PGDATA", "PGPASSWORD"}),
+        Source(
+            _POSTGRES_ENTRYPOINT.repository,
+            _POSTGRES_ENTRYPOINT.ref,
+            _POSTGRES_ENTRYPOINT.path,
+            "POSTGRES_* and PGDATA; PGPASSWORD is libpq's own, read by psql (PostgreSQL docs: libpq-envars)",
+        ),
+    ),
     health=Fact("pg_isready", _POSTGRES),
 )
 
@@ -708,6 +797,16 @@ PRODUCER = BuiltImage(
             "PSEUDONYM_KEY",
             "SCHEMA_REGISTRY_URL",
             "HEALTH_FILE",
+            "PRODUCER_SINK",
+            "PIPELINE_DB_HOST",
+            "PIPELINE_DB_PORT",
+            "PIPELINE_DB_NAME",
+            "PIPELINE_DB_USER",
+            "PIPELINE_DB_PASSWORD",
+            "PIPELINE_DB_TABLE",
+            # workloads/connect/apply.py
+            "CONNECT_URL",
+            "CONNECTORS",
         },
         health="the producer touches HEALTH_FILE while deliveries progress",
     ),
@@ -772,7 +871,7 @@ PROVIDER_FACTS: dict[str, Fact[str]] = {
 
 UPSTREAM: dict[str, ImageFacts] = {
     image.reference: image
-    for image in (PYTHON, KAFKA, KARAPACE, KAFKA_UI, HADOOP, CASSANDRA, POSTGRES, SEAWEEDFS, AIRFLOW)
+    for image in (PYTHON, KAFKA, KARAPACE, KAFKA_UI, KAFKA_CONNECT, HADOOP, CASSANDRA, POSTGRES, SEAWEEDFS, AIRFLOW)
 }
 BUILT: dict[str, BuiltImage] = {image.name: image for image in (STREAMING_JOB, PRODUCER, AIRFLOW_IMAGE)}
 

@@ -47,6 +47,18 @@ def heartbeat_check(max_age_minutes: int = 2, path: str = HEALTH_FILE) -> Health
 
 
 @dataclass(frozen=True)
+class ProducerDatabase:
+    """Where the producer writes with `ingestion: cdc`: the pipeline database's users table."""
+
+    host: str
+    port: int
+    database: str
+    user: str
+    table: str
+    password: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
 class ProducerArgs:
     settings: ProducerSettings
     target: Target
@@ -55,20 +67,40 @@ class ProducerArgs:
     pseudonym_key: pulumi.Input[str]
     schema_registry_url: pulumi.Input[str] | None
     depends_on: Sequence[pulumi.Resource]
+    database: ProducerDatabase | None = None  # set: events go to this table (cdc), not to Kafka
+
+
+def producer_destination(args: ProducerArgs) -> tuple[dict[str, pulumi.Input[str]], dict[str, pulumi.Input[str]]]:
+    """Plain and secret environment that tell the producer where events go."""
+    database = args.database
+    if database is None:
+        return {"KAFKA_BOOTSTRAP_SERVERS": args.bootstrap_servers, "EVENTS_TOPIC": args.topic}, {}
+    plain: dict[str, pulumi.Input[str]] = {
+        "PRODUCER_SINK": "postgres",
+        "EVENTS_TOPIC": args.topic,  # the schema registry's subject is still <topic>-value
+        "PIPELINE_DB_HOST": database.host,
+        "PIPELINE_DB_PORT": str(database.port),
+        "PIPELINE_DB_NAME": database.database,
+        "PIPELINE_DB_USER": database.user,
+        "PIPELINE_DB_TABLE": database.table,
+    }
+    return plain, {"PIPELINE_DB_PASSWORD": database.password}
 
 
 class Producer(pulumi.ComponentResource):
-    """Turns random user profiles into contract events on the events topic, continuously."""
+    """Turns random user profiles into contract events on the events topic (or, with change data capture,
+    into rows of the pipeline database), continuously."""
 
     image: pulumi.Output[str]
+    built: Image  # the image, for the other one-shot tools it carries (workloads/connect)
 
     def __init__(self, name: str, args: ProducerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("streamstack:index:Producer", name, None, opts)
         settings, target = args.settings, args.target
         image = target.built_image(versions.PRODUCER, self)
+        destination, destination_secrets = producer_destination(args)
         env: dict[str, pulumi.Input[str]] = {
-            "KAFKA_BOOTSTRAP_SERVERS": args.bootstrap_servers,
-            "EVENTS_TOPIC": args.topic,
+            **destination,
             "EVENTS_PER_SECOND": str(settings.events_per_second),
             "PRODUCER_SOURCE": settings.source,
             "RANDOMUSER_URL": settings.randomuser_url,
@@ -81,7 +113,7 @@ class Producer(pulumi.ComponentResource):
                 name=PRODUCER,
                 image=image,
                 env=env,
-                secret_env={"PSEUDONYM_KEY": args.pseudonym_key},
+                secret_env={"PSEUDONYM_KEY": args.pseudonym_key, **destination_secrets},
                 writes=[HEALTH_FILE],
                 # randomuser.me is the one place outside the deployment it talks to.
                 talks_outside=[url_port(settings.randomuser_url)] if settings.source == "randomuser" else [],
@@ -96,6 +128,7 @@ class Producer(pulumi.ComponentResource):
             self,
         )
         self.image = pulumi.Output.from_input(image.reference)
+        self.built = image
         self.register_outputs({"image": self.image})
 
 

@@ -27,6 +27,7 @@ from streamstack_tasks.launch import batch_job_operator
 
 DEPLOYMENT = parse_deployment(Variable.get(VARIABLE_KEY))
 PSEUDONYM_SECRET_VARIABLE = "streamstack_pseudonym_secret"  # "secret" in the name: Airflow masks it in logs and UI
+PIPELINE_DB_SECRET_VARIABLE = "streamstack_pipeline_db_secret"  # the pipeline database's password (ingestion: cdc)
 METADATA_TIMEOUT_S = 30
 
 
@@ -91,6 +92,13 @@ with DAG(
             **producer_environment(DEPLOYMENT, f"{{{{ conn.{KAFKA_CONN_ID}.extra_dejson['bootstrap.servers'] }}}}"),
             "EVENTS_PER_SECOND": "{{ params.events_per_second }}",
         },
-        secret_environment={"PSEUDONYM_KEY": f"{{{{ var.value.{PSEUDONYM_SECRET_VARIABLE} }}}}"},
+        secret_environment={
+            "PSEUDONYM_KEY": f"{{{{ var.value.{PSEUDONYM_SECRET_VARIABLE} }}}}",
+            **(
+                {"PIPELINE_DB_PASSWORD": f"{{{{ var.value.{PIPELINE_DB_SECRET_VARIABLE} }}}}"}
+                if DEPLOYMENT.ingestion == "cdc"
+                else {}
+            ),
+        },
     )
     checks >> produce_events

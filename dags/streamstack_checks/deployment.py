@@ -55,12 +55,18 @@ class Deployment:
     # How a launched pod passes the namespace's restricted Pod Security profile: security contexts in the API's
     # spelling, requests and limits, and the Secret its credentials come from (components/targets/kubernetes.py).
     kubernetes_pod_spec: Mapping[str, Any] = field(default_factory=dict)
+    # producer: batches go to Kafka; cdc: to the pipeline database (host, port, database, user, table),
+    # which Debezium streams to the events topic.
+    ingestion: str = "producer"
+    pipeline_database: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def cassandra_qualified_table(self) -> str:
         return f"{self.cassandra_keyspace}.{self.cassandra_table}"
 
 
+INGESTION_MODES = ("producer", "cdc")
+PIPELINE_DATABASE_FIELDS = ("host", "port", "database", "user", "table")
 _ALWAYS = (
     "events_topic",
     "dead_letter_topic",
@@ -105,6 +111,12 @@ def parse_deployment(raw: str | Mapping[str, Any]) -> Deployment:
     labels = _pod_labels(facts.get("kubernetes_pod_labels"))
     if labels is None:
         problems.append("kubernetes_pod_labels must be an object (or its JSON) of string labels")
+    ingestion = facts.get("ingestion", "producer")
+    if ingestion not in INGESTION_MODES:
+        problems.append(f"ingestion must be one of {list(INGESTION_MODES)}, got {ingestion!r}")
+    database = _json_object(facts.get("pipeline_database"))
+    if ingestion == "cdc" and not (database and set(PIPELINE_DATABASE_FIELDS) <= set(database)):
+        problems.append(f"pipeline_database must be an object with {', '.join(PIPELINE_DATABASE_FIELDS)} for cdc")
     pod_spec = _json_object(facts.get("kubernetes_pod_spec"))
     if pod_spec is None:
         problems.append("kubernetes_pod_spec must be an object (or its JSON)")
@@ -119,6 +131,8 @@ def parse_deployment(raw: str | Mapping[str, Any]) -> Deployment:
         dead_letter_rate_threshold=float(threshold),
         kubernetes_pod_labels=labels or {},
         kubernetes_pod_spec=pod_spec or {},
+        ingestion=ingestion,
+        pipeline_database=database or {},
         **{name: facts[name] for name in texts},
     )
 

@@ -23,6 +23,19 @@ def producer_arguments(event_count: int | str) -> list[str]:
 
 
 def producer_environment(deployment: Deployment, bootstrap_servers: str) -> dict[str, str]:
+    """Where a batch goes: the events topic, or with cdc ingestion the pipeline database's table (the
+    password is a secret, passed apart)."""
+    if deployment.ingestion == "cdc":
+        database = deployment.pipeline_database
+        return {
+            "PRODUCER_SINK": "postgres",
+            "EVENTS_TOPIC": deployment.events_topic,
+            "PIPELINE_DB_HOST": str(database["host"]),
+            "PIPELINE_DB_PORT": str(database["port"]),
+            "PIPELINE_DB_NAME": str(database["database"]),
+            "PIPELINE_DB_USER": str(database["user"]),
+            "PIPELINE_DB_TABLE": str(database["table"]),
+        }
     return {
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
         "EVENTS_TOPIC": deployment.events_topic,

@@ -24,7 +24,7 @@ from components import versions
 from components.image_facts import ImageFacts, User
 from components.service import ServiceSpec
 from tests.unit.shell import SHELLS, command_words, python_snippets
-from tests.unit.variations import ONE_BROKER_CASSANDRA_ONLY, ONE_BROKER_CASSANDRA_ONLY_ON_KUBERNETES
+from tests.unit.variations import CDC, ONE_BROKER_CASSANDRA_ONLY, ONE_BROKER_CASSANDRA_ONLY_ON_KUBERNETES
 from tools.mock_deploy import DeclaredResource, Deployment, run_program
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +34,8 @@ CONTAINER = "docker:index/container:Container"
 BASE_UTILITIES = frozenset({"find", "seq", "sleep", "sed", "grep", "cat", "mkdir", "chown", "hostname"})
 # Repositories whose images are no longer served: minio/minio and minio/mc left Docker Hub in September
 # 2026 (MinIO's community edition is source-only since October 2025).
-WITHDRAWN = frozenset({"docker.io/minio/minio", "docker.io/minio/mc"})
+# Docker Hub no longer serves these: MinIO removed its images; Debezium publishes 3.x to quay.io only.
+WITHDRAWN = frozenset({"docker.io/minio/minio", "docker.io/minio/mc", "docker.io/debezium/connect"})
 
 STACKS: dict[str, tuple[str, dict[str, Any]]] = {
     "local": ("local", {}),
@@ -49,7 +50,9 @@ STACKS: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     "local, cassandra only": ("local", ONE_BROKER_CASSANDRA_ONLY),
+    "local, cdc": ("local", CDC),
     "dev": ("dev", {}),
+    "dev, cdc": ("dev", CDC),
     "kind": ("kind", {}),
     "dev, cassandra only": ("dev", ONE_BROKER_CASSANDRA_ONLY_ON_KUBERNETES),
     "dev, checkpoint volume": (
@@ -223,6 +226,12 @@ def _honoured(facts: ImageFacts, name: str) -> bool:
     )
 
 
+def _resolved_by_config_provider(spec: ServiceSpec, name: str) -> bool:
+    """A Connect worker configured with Kafka's EnvVarConfigProvider resolves ${env:NAME} in connector configs
+    (tests/unit/test_kafka_connect.py checks the configs name it): a secret held for that, not read at start."""
+    return spec.env.get("CONNECT_CONFIG_PROVIDERS") == "env" and name in spec.secret_env
+
+
 @pytest.mark.parametrize("variation", sorted(STACKS))
 def test_every_variable_a_container_is_given_is_read_by_its_image_or_its_script(variation: str) -> None:
     unread = []
@@ -232,6 +241,7 @@ def test_every_variable_a_container_is_given_is_read_by_its_image_or_its_script(
             f"{spec.name}: {name}"
             for name in sorted(names)
             if not (_honoured(spec.image.facts, name) or _referenced(spec, name))
+            and not _resolved_by_config_provider(spec, name)
         ]
     assert unread == []
 
@@ -310,6 +320,7 @@ def test_every_upstream_image_a_stack_runs_has_its_facts() -> None:
         "apache/kafka:4.1.1",
         "ghcr.io/aiven-open/karapace:5.0.3",
         "ghcr.io/kafbat/kafka-ui:v1.4.2",
+        "quay.io/debezium/connect:3.6.0.Final",
         "apache/hadoop:3.4.1",
         "cassandra:4.1.11-bookworm",
         "postgres:16.13-bookworm",
@@ -358,13 +369,21 @@ class _RecordingEnviron(dict[str, str]):
 
 
 def test_the_built_images_recorded_environment_is_what_their_workloads_read() -> None:
+    from workloads.connect.apply import parse_arguments as connect_arguments
     from workloads.producer.cli import parse_settings as producer_settings
     from workloads.streaming_job.config import parse_config
 
-    producer_environ = _RecordingEnviron()
-    producer_environ.update(KAFKA_BOOTSTRAP_SERVERS="kafka-0:9092", EVENTS_TOPIC="events", PSEUDONYM_KEY="key")
-    producer_settings([], producer_environ)
-    assert producer_environ.asked == set(versions.PRODUCER.facts.environment.value)
+    to_kafka, to_postgres, apply_connectors = _RecordingEnviron(), _RecordingEnviron(), _RecordingEnviron()
+    to_kafka.update(KAFKA_BOOTSTRAP_SERVERS="kafka-0:9092", EVENTS_TOPIC="events", PSEUDONYM_KEY="key")
+    producer_settings([], to_kafka)
+    to_postgres.update(
+        PRODUCER_SINK="postgres", PIPELINE_DB_HOST="db", PIPELINE_DB_PASSWORD="secret-1", PSEUDONYM_KEY="key"
+    )
+    producer_settings([], to_postgres)
+    apply_connectors.update(CONNECT_URL="http://connect:8083", CONNECTORS="{}")
+    connect_arguments([], apply_connectors)
+    asked = to_kafka.asked | to_postgres.asked | apply_connectors.asked
+    assert asked == set(versions.PRODUCER.facts.environment.value)
     job_environ = _RecordingEnviron()
     job_environ.update(
         KAFKA_BOOTSTRAP_SERVERS="kafka-0:9092", EVENTS_TOPIC="events", SINKS="hdfs", HDFS_URL="hdfs://nn:8020"

@@ -29,7 +29,7 @@ def pins(path: Path) -> dict[str, str]:
             found |= pins(path.parent / line.split()[1])
         elif line and not line.startswith("#"):
             name, version = line.split("==", 1)
-            found[name.lower()] = version
+            found[name.split("[")[0].lower()] = version  # psycopg[binary] installs psycopg
     return found
 
 

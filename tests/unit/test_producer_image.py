@@ -31,5 +31,6 @@ def test_every_copied_path_exists_relative_to_the_repository_root():
         "workloads/health.py",
         "workloads/contract/",
         "workloads/producer/",
+        "workloads/connect/",
     ]
     assert all((REPO / source).exists() for source in sources)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from components.credentials import _fernet_key
+from tests.unit.variations import CDC
 from tools.mock_deploy import DeclaredResource, Deployment, run_program
 from workloads.streaming_job.config import describe, parse_config
 
@@ -23,7 +24,14 @@ CONFIGURED = "configured-credential-1234"
 # What the mocks answer: every RandomPassword is `generated-<name>`, the RandomBytes behind the Fernet key fixed.
 GENERATED = re.compile(r"generated-[a-z-]+")
 FERNET = _fernet_key("c3RyZWFtc3RhY2stdGVzdC1rZXktMzItYnl0ZXMtbG9uZyE=")
-SECRET_KEYS = ["cassandraPassword", "objectStorePassword", "postgresPassword", "airflowAdminPassword", "pseudonymKey"]
+SECRET_KEYS = [
+    "cassandraPassword",
+    "objectStorePassword",
+    "postgresPassword",
+    "pipelineDbPassword",
+    "airflowAdminPassword",
+    "pseudonymKey",
+]
 
 
 def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
@@ -65,8 +73,19 @@ def leaks(deployment: Deployment) -> list[str]:
         ("dev", {"kubernetes": {"ingressHost": "streamstack.example.com"}}, False),
         ("local", dict.fromkeys(SECRET_KEYS, CONFIGURED), True),
         ("dev", dict.fromkeys(SECRET_KEYS, CONFIGURED), True),
+        ("local", CDC, False),
+        ("dev", {**CDC, **dict.fromkeys(SECRET_KEYS, CONFIGURED)}, True),
     ],
-    ids=["local", "minimal", "kind", "dev", "local, configured", "dev, configured"],
+    ids=[
+        "local",
+        "minimal",
+        "kind",
+        "dev",
+        "local, configured",
+        "dev, configured",
+        "local, cdc",
+        "dev, cdc, configured",
+    ],
 )
 def test_no_credential_appears_unmarked_in_any_input_or_output(stack: str, overrides: dict, configured: bool) -> None:
     deployment = run_program(stack, overrides, secret_keys=SECRET_KEYS if configured else None)

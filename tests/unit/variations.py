@@ -18,3 +18,21 @@ ONE_BROKER_CASSANDRA_ONLY_ON_KUBERNETES: dict[str, Any] = {
     **ONE_BROKER_CASSANDRA_ONLY,
     "kubernetes": {"sharedStorageClass": "nfs-client"},
 }
+
+# Change data capture: two Connect workers, a declared connector of the user's beside the deployment's own.
+CDC: dict[str, Any] = {
+    "ingestion": "cdc",
+    "kafkaConnect": {
+        "enabled": True,
+        "workers": 2,
+        "hostPort": 18383,
+        "connectors": {
+            "heartbeat-mirror": {
+                "connector.class": "org.apache.kafka.connect.mirror.MirrorHeartbeatConnector",
+                "source.cluster.alias": "east",
+                "target.cluster.alias": "west",
+                "tasks.max": 1,
+            }
+        },
+    },
+}

@@ -13,6 +13,7 @@ from workloads.contract.events import (
     decoder,
     encode_event,
     json_schema,
+    postgres_table_ddl,
     reason,
     validate_event,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "decoder",
     "encode_event",
     "json_schema",
+    "postgres_table_ddl",
     "reason",
     "validate_event",
 ]

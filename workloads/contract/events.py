@@ -76,6 +76,16 @@ class FieldType(enum.Enum):
     TIMESTAMP = "timestamp"  # RFC 3339 / ISO-8601 string with an offset, e.g. 2024-05-01T12:00:00.123+00:00
 
     @property
+    def sql_type(self) -> str:
+        """PostgreSQL type of the pipeline database's users table (change data capture)."""
+        return {
+            FieldType.STRING: "text",
+            FieldType.INTEGER: "integer",
+            FieldType.DOUBLE: "double precision",
+            FieldType.TIMESTAMP: "timestamptz",
+        }[self]
+
+    @property
     def cql_type(self) -> str:
         return {
             FieldType.STRING: "text",
@@ -229,3 +239,12 @@ def cassandra_table_ddl(keyspace: str, table: str) -> str:
         f"CREATE TABLE IF NOT EXISTS {keyspace}.{table} (\n  {columns},\n"
         f"  ingested_at timestamp,\n  PRIMARY KEY ({PRIMARY_KEY})\n);"
     )
+
+
+def postgres_table_ddl(table: str) -> str:
+    """CREATE TABLE IF NOT EXISTS for the pipeline database's users table, one column per field: a row is an
+    event, and change data capture turns each inserted row back into exactly that event."""
+    columns = ",\n  ".join(
+        f"{field.name} {field.type.sql_type}{' NOT NULL' if field.required else ''}" for field in EVENT_FIELDS
+    )
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n  {columns},\n  PRIMARY KEY ({PRIMARY_KEY})\n);"

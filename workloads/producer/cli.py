@@ -16,7 +16,8 @@ from typing import Any
 
 from workloads.contract import json_schema
 from workloads.producer.kafka_sink import KafkaSink, producer_config
-from workloads.producer.runner import EventProducer, Limits
+from workloads.producer.postgres_sink import PostgresSink, connector
+from workloads.producer.runner import EventProducer, EventSink, Limits
 from workloads.producer.schema_registry import RegistrationError, register_schema
 from workloads.producer.sources import (
     RANDOMUSER,
@@ -43,10 +44,27 @@ at shutdown); {EXIT_USAGE} bad usage; {EXIT_SCHEMA_REGISTRY} the contract could 
 SIGTERM/SIGINT stop the run: in-flight events are flushed and a summary is logged."""
 
 
+KAFKA, POSTGRES = "kafka", "postgres"
+
+
+@dataclass(frozen=True)
+class PipelineDatabase:
+    """Where `--sink postgres` writes (ingestion: cdc); the password comes from PIPELINE_DB_PASSWORD only."""
+
+    host: str
+    port: int
+    name: str
+    user: str
+    password: str
+    table: str
+
+
 @dataclass(frozen=True)
 class Settings:
-    bootstrap_servers: str
-    topic: str
+    sink: str
+    bootstrap_servers: str | None
+    topic: str | None
+    pipeline_database: PipelineDatabase | None
     events_per_second: float
     source: str
     randomuser_url: str
@@ -92,6 +110,13 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument(
+        "--sink",
+        choices=(KAFKA, POSTGRES),
+        default=environ.get("PRODUCER_SINK", KAFKA),
+        help="kafka: the events topic; postgres: the pipeline database's table, for change data capture "
+        "(env PRODUCER_SINK, default kafka)",
+    )
     kafka = parser.add_argument_group("Kafka")
     kafka.add_argument(
         "--bootstrap-servers",
@@ -111,6 +136,14 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         default=environ.get("SCHEMA_REGISTRY_URL") or None,
         help="register the contract under <topic>-value here first (env SCHEMA_REGISTRY_URL)",
     )
+    database = parser.add_argument_group("pipeline database (--sink postgres; password: env PIPELINE_DB_PASSWORD)")
+    database.add_argument("--db-host", default=environ.get("PIPELINE_DB_HOST"), help="env PIPELINE_DB_HOST")
+    database.add_argument(
+        "--db-port", type=_positive_int, default=environ.get("PIPELINE_DB_PORT", "5432"), help="env PIPELINE_DB_PORT"
+    )
+    database.add_argument("--db-name", default=environ.get("PIPELINE_DB_NAME", "pipeline"), help="env PIPELINE_DB_NAME")
+    database.add_argument("--db-user", default=environ.get("PIPELINE_DB_USER", "pipeline"), help="env PIPELINE_DB_USER")
+    database.add_argument("--db-table", default=environ.get("PIPELINE_DB_TABLE", "users"), help="env PIPELINE_DB_TABLE")
     source = parser.add_argument_group("source")
     source.add_argument(
         "--source",
@@ -170,10 +203,22 @@ def parse_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
     """Settings from flags and environment; exits with usage status on anything missing or invalid."""
     parser = build_parser(environ)
     args = parser.parse_args(argv)
-    if not args.bootstrap_servers:
-        parser.error("--bootstrap-servers or KAFKA_BOOTSTRAP_SERVERS is required")
-    if not args.topic:
-        parser.error("--topic or EVENTS_TOPIC is required")
+    database = None
+    if args.sink == KAFKA:
+        if not args.bootstrap_servers:
+            parser.error("--bootstrap-servers or KAFKA_BOOTSTRAP_SERVERS is required")
+        if not args.topic:
+            parser.error("--topic or EVENTS_TOPIC is required")
+    else:
+        if not args.db_host:
+            parser.error("--db-host or PIPELINE_DB_HOST is required with --sink postgres")
+        if not environ.get("PIPELINE_DB_PASSWORD"):
+            parser.error("PIPELINE_DB_PASSWORD is required with --sink postgres")
+        database = PipelineDatabase(
+            args.db_host, args.db_port, args.db_name, args.db_user, environ["PIPELINE_DB_PASSWORD"], args.db_table
+        )
+    if args.schema_registry_url and not args.topic:
+        parser.error("--topic or EVENTS_TOPIC is required to register the contract under <topic>-value")
     key = args.pseudonym_key_file.read_bytes().strip() if args.pseudonym_key_file else environ.get("PSEUDONYM_KEY", "")
     key_bytes = key.encode() if isinstance(key, str) else key
     if not key_bytes:
@@ -181,8 +226,10 @@ def parse_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
             "a pseudonym key is required (PSEUDONYM_KEY or --pseudonym-key-file): hashes without one are reversible"
         )
     return Settings(
+        sink=args.sink,
         bootstrap_servers=args.bootstrap_servers,
         topic=args.topic,
+        pipeline_database=database,
         events_per_second=args.events_per_second,
         source=args.source,
         randomuser_url=args.randomuser_url,
@@ -214,6 +261,26 @@ def build_source(settings: Settings, stop: threading.Event) -> ProfileSource:
     return FallbackSource(api, synthetic, retry_primary_after_s=settings.fallback_for_s)
 
 
+def build_sink(settings: Settings) -> EventSink:
+    database = settings.pipeline_database
+    if database is not None:
+        connect = connector(
+            host=database.host,
+            port=database.port,
+            database=database.name,
+            user=database.user,
+            password=database.password,
+            timeout_s=settings.http_timeout_s,
+        )
+        return PostgresSink(connect, database.table)
+    assert settings.bootstrap_servers is not None  # parse_settings requires it for the Kafka sink
+    return KafkaSink(
+        producer_config(
+            settings.bootstrap_servers, delivery_timeout_s=settings.delivery_timeout_s, client_id="streamstack-producer"
+        )
+    )
+
+
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr)
     settings = parse_settings(sys.argv[1:] if argv is None else argv, os.environ if environ is None else environ)
@@ -226,7 +293,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
 
-    if settings.schema_registry_url:
+    if settings.schema_registry_url and settings.topic:
         try:
             schema_id = register_schema(
                 settings.schema_registry_url, settings.topic, json_schema(), **_http_policy(settings, stop)
@@ -236,15 +303,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             return EXIT_SCHEMA_REGISTRY
         log.info("contract registered as schema id %d under %s-value", schema_id, settings.topic)
 
-    sink = KafkaSink(
-        producer_config(
-            settings.bootstrap_servers, delivery_timeout_s=settings.delivery_timeout_s, client_id="streamstack-producer"
-        )
-    )
+    sink = build_sink(settings)
     producer = EventProducer(
         source=build_source(settings, stop),
         sink=sink,
-        topic=settings.topic,
+        topic=settings.topic or "",
         pseudonym_key=settings.pseudonym_key,
         events_per_second=settings.events_per_second,
         batch_size=settings.batch_size,

@@ -31,6 +31,7 @@ _CHUNK = 500
 class EventSink(Protocol):
     counts: DeliveryCounts
     fatal_error: str | None
+    last_error: str | None
 
     def send(self, topic: str, key: str, value: bytes) -> None: ...
     def poll(self, timeout_s: float) -> None: ...

@@ -1,0 +1,1 @@
+"""Applies the deployment's declared connectors to its Kafka Connect cluster (`python -m workloads.connect`)."""
