@@ -256,6 +256,22 @@ def hdfs_files(namenode_ui: str, path: str) -> int:
         return int(json.load(response)["ContentSummary"]["fileCount"])
 
 
+def connector_states(connect_url: str) -> dict[str, str]:
+    """Each connector's state and its tasks' (`GET /connectors?expand=status`): RUNNING, or what is not."""
+    with urllib.request.urlopen(
+        f"{connect_url.rstrip('/')}/connectors?expand=status", timeout=PROBE_TIMEOUT_S
+    ) as reply:
+        found = json.load(reply)
+    states = {}
+    for name, entry in sorted(found.items()):
+        status = entry["status"]
+        parts = [("connector", status["connector"]["state"])]
+        parts += [(f"task {task['id']}", task["state"]) for task in status.get("tasks", [])]
+        unwell = [f"{what} {state}" for what, state in parts if state != "RUNNING"]
+        states[name] = "RUNNING" if not unwell and len(parts) > 1 else ", ".join(unwell) or "no tasks"
+    return states
+
+
 def last_batch(log_text: str) -> str | None:
     """The job's last micro-batch report in its log."""
     reports = BATCH_LINE.findall(log_text)
@@ -271,6 +287,7 @@ class Flow:
     lag: int | None = None
     last_batch: str | None = None
     stores: dict[str, int] = field(default_factory=dict)
+    connectors: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
 
@@ -318,6 +335,14 @@ def measure_flow(settings: Settings, outputs: Mapping[str, str], job_env: Mappin
         files = _probe(flow, "hdfs", lambda: hdfs_files(outputs["hdfsNamenodeUiUrl"], "/streamstack/events"))
         if files is not None:
             flow.stores["hdfs files"] = files
+    if settings.kafka_connect.enabled:
+        states = _probe(flow, "kafka connect", lambda: connector_states(outputs["kafkaConnectUrl"]))
+        flow.connectors = states or {}
+        flow.problems += [
+            f"connector {name}: {state} (make logs SERVICE=kafka-connect)"
+            for name, state in flow.connectors.items()
+            if state != "RUNNING"
+        ]
     return flow
 
 
@@ -373,6 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"last micro-batch: {flow.last_batch or 'none yet'}")
     for store, count in flow.stores.items():
         print(f"{store}: {count:,}")
+    for name, state in flow.connectors.items():
+        print(f"connector {name}: {state}")
     flowing, line = verdict(replicas, flow)
     print(line)
     return 0 if flowing else 1

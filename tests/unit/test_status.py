@@ -4,7 +4,7 @@ import json
 from types import SimpleNamespace
 
 from tests.fixtures.stub_http import Reply
-from tools.status import DockerEngine, Flow, Replica, hdfs_files, last_batch, verdict
+from tools.status import DockerEngine, Flow, Replica, connector_states, hdfs_files, last_batch, verdict
 from workloads.streaming_job.batch_writer import BatchReport
 
 
@@ -23,6 +23,26 @@ def test_hdfs_files_come_from_webhdfs_content_summary(http_server):
     (request,) = http_server.requests
     assert request.path == "/webhdfs/v1/streamstack/events"
     assert request.query["op"] == ["GETCONTENTSUMMARY"]
+
+
+def test_connector_states_name_the_connector_and_task_that_is_not_running(http_server):
+    def status(connector: str, *tasks: str) -> dict:
+        listed = [{"id": i, "state": state, "worker_id": "w:8083"} for i, state in enumerate(tasks)]
+        return {"status": {"connector": {"state": connector, "worker_id": "w:8083"}, "tasks": listed, "type": "source"}}
+
+    found = {
+        "cdc": status("RUNNING", "RUNNING", "FAILED"),
+        "mirror": status("RUNNING", "RUNNING"),
+        "idle": status("PAUSED"),
+    }
+    http_server.replies = [Reply(200, json.dumps(found).encode())]
+    assert connector_states(http_server.url) == {
+        "cdc": "task 1 FAILED",
+        "idle": "connector PAUSED",
+        "mirror": "RUNNING",
+    }
+    (request,) = http_server.requests
+    assert (request.path, request.query["expand"]) == ("/connectors", ["status"])
 
 
 def test_replicas_name_what_is_wrong_and_how_to_look():
