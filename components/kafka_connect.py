@@ -109,7 +109,8 @@ class KafkaConnectArgs:
     connectors: Mapping[str, Mapping[str, pulumi.Input[str]]]  # the declared ones and, for cdc, the deployment's
     secret_env: Mapping[str, pulumi.Input[str]]  # what connector configs reference as ${env:NAME}
     depends_on: Sequence[pulumi.Resource]  # the brokers and their topics
-    connectors_depend_on: Sequence[pulumi.Resource]  # what the connectors read: the pipeline database's table
+    # What the connectors read (the pipeline database): the workers converse with it, the apply task waits for it.
+    sources: Sequence[pulumi.Resource]
 
 
 class KafkaConnect(pulumi.ComponentResource):
@@ -173,7 +174,7 @@ class KafkaConnect(pulumi.ComponentResource):
                     curl_check(REST_PORT, "/health"), interval_seconds=10, retries=12, start_period_seconds=30
                 ),
                 resources=Resources(memory_mib=MEMORY_MIB, cpu=0.5, jvm_heap_mib=HEAP_MIB),
-                depends_on=[*args.depends_on, *topics.resources],
+                depends_on=[*args.depends_on, *topics.resources, *args.sources],
             ),
             self,
         )
@@ -188,7 +189,7 @@ class KafkaConnect(pulumi.ComponentResource):
                 env={"CONNECT_URL": self.url, "CONNECTORS": documents},
                 resources=Resources(memory_mib=64, cpu=0.1),
                 read_only_root=True,  # it writes nothing
-                depends_on=[*workers.resources, *args.connectors_depend_on],
+                depends_on=[*workers.resources, *args.sources],
             ),
             self,
         )

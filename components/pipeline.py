@@ -170,7 +170,7 @@ class Pipeline(pulumi.ComponentResource):
                     connectors=connectors,
                     secret_env={DB_PASSWORD_ENV: database.password} if database is not None else {},
                     depends_on=[kafka],
-                    connectors_depend_on=[database] if database is not None else [],
+                    sources=[database] if database is not None else [],
                 ),
                 child,
             )

@@ -188,6 +188,25 @@ def test_on_kubernetes_workers_are_a_statefulset_and_the_tasks_jobs_that_wait(de
     assert "pipeline-db-init" in short_names(deployments["producer"].dependencies)
 
 
+def test_on_kubernetes_network_policies_let_the_workers_reach_kafka_and_the_database(dev_cdc: Deployment) -> None:
+    from tests.unit.test_kubernetes_stack import admits, egress_to
+
+    talks = [
+        ("kafka", "kafka-connect"),
+        ("pipeline-db", "kafka-connect"),
+        ("kafka-connect", "kafka-connect-connectors"),
+        ("kafka-connect", "kafka-ui"),
+        ("pipeline-db", "producer"),
+        ("pipeline-db", "pipeline-db-init"),
+    ]
+    silent = [("cassandra", "kafka-connect"), ("pipeline-db", "kafka-ui"), ("kafka-connect", "producer")]
+    assert [pair for pair in talks if not admits(dev_cdc, *pair)] == []
+    assert [pair for pair in silent if admits(dev_cdc, *pair)] == []
+    workers = egress_to(dev_cdc, "kafka-connect")
+    assert {"kafka", "pipeline-db", "kafka-connect"} <= workers["services"] and "cassandra" not in workers["services"]
+    assert workers["outside"] == []
+
+
 def test_the_cdc_connector_turns_rows_into_contract_events_keyed_by_user() -> None:
     from components.kafka_connect import CdcSource
 
