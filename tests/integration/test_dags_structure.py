@@ -253,3 +253,34 @@ def test_the_dags_load_the_programs_own_variable_and_connections(airflow: Airflo
     assert connections["streamstack_cassandra"]["schema"] == "streamstack"
     assert connections["streamstack_s3"]["extra"]["config_kwargs"] == {"s3": {"addressing_style": "path"}}
     assert connections["streamstack_webhdfs"]["port"] == 9870
+
+
+def test_with_cdc_ingestion_the_batches_go_to_the_pipeline_database_with_its_password_from_the_secret(
+    airflow: AirflowInstallation,
+):
+    """The program's own cdc Variable: the launched producer writes the pipeline database, its password from
+    the producer's Secret (Kubernetes), never from the DAG's environment."""
+    from tests.unit.test_program_dag_contract import airflow_env
+    from tests.unit.variations import CDC
+    from tools.mock_deploy import run_program
+
+    handed = airflow_env(run_program("dev", CDC))
+    described = airflow.describe_dags(
+        {k: v for k, v in handed.items() if k.startswith(("AIRFLOW_VAR_", "AIRFLOW_CONN_"))}
+    )
+    assert described["import_errors"] == {}
+    pod = described["dags"]["streamstack_ingestion"]["tasks"]["produce_events"]["pod"]
+    assert pod["env_names"] == [
+        "EVENTS_PER_SECOND",
+        "EVENTS_TOPIC",
+        "PIPELINE_DB_HOST",
+        "PIPELINE_DB_NAME",
+        "PIPELINE_DB_PORT",
+        "PIPELINE_DB_TABLE",
+        "PIPELINE_DB_USER",
+        "PRODUCER_SINK",
+    ]
+    assert pod["secrets"] == [
+        ["PIPELINE_DB_PASSWORD", "producer-env", "PIPELINE_DB_PASSWORD"],
+        ["PSEUDONYM_KEY", "producer-env", "PSEUDONYM_KEY"],
+    ]

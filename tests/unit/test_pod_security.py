@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.variations import ONE_BROKER_CASSANDRA_ONLY_ON_KUBERNETES
+from tests.unit.variations import CDC, ONE_BROKER_CASSANDRA_ONLY_ON_KUBERNETES
 from tools.manifests import manifests
 from tools.mock_deploy import run_program
 
@@ -77,6 +77,7 @@ KUBERNETES_VARIATIONS = {
     "one broker, cassandra only": ONE_BROKER_CASSANDRA_ONLY_ON_KUBERNETES,
     "replicated": {"kafka": {"brokers": 3, "replicationFactor": 3}, "cassandra": {"nodes": 3}, "spark": {"workers": 3}},
     "node ports and an ingress": {"kubernetes": {"uiServiceType": "NodePort", "ingressHost": "streamstack.example"}},
+    "change data capture": CDC,
 }
 
 
