@@ -54,6 +54,15 @@ def test_validates_then_creates_deletes_the_undeclared_and_waits_until_running(h
     assert json.loads(http_server.requests[1].body) == CONFIG | {"name": "orders"}
 
 
+def test_a_status_not_yet_written_is_waited_for(http_server) -> None:
+    """Measured on Connect 4.3: right after the PUT, the new connector's status answers 404 for a moment."""
+    not_yet = reply({"error_code": 404, "message": "No status found for connector orders"}, 404)
+    http_server.replies = [reply(VALID), reply({"name": "orders"}, 201), reply([]), not_yet, reply(RUNNING)]
+    changes = apply_all(client(http_server.url), {"orders": CONFIG}, running_within_s=5.0)
+    assert changes == ["created orders"]
+    assert [request.path for request in http_server.requests][-2:] == ["/connectors/orders/status"] * 2
+
+
 def test_connects_own_validation_message_fails_before_anything_changes(http_server) -> None:
     refused = {
         "error_count": 1,

@@ -36,9 +36,10 @@ Connectors = Mapping[str, Mapping[str, str]]
 class ConnectError(Exception):
     """Connect refused a connector, or could not be reached in time; the message says which and why."""
 
-    def __init__(self, message: str, exit_code: int = EXIT_REFUSED) -> None:
+    def __init__(self, message: str, exit_code: int = EXIT_REFUSED, http_status: int | None = None) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        self.http_status = http_status
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class ConnectClient:
             raw = error.read()
             message = _error_message(raw) or error.reason
             exit_code = EXIT_UNREACHABLE if error.code in _TRANSIENT_STATUSES else EXIT_REFUSED
-            raise ConnectError(f"HTTP {error.code}: {message}", exit_code) from None
+            raise ConnectError(f"HTTP {error.code}: {message}", exit_code, error.code) from None
 
 
 def _error_message(raw: bytes) -> str:
@@ -163,7 +164,12 @@ def wait_running(
     """Until the connector and all its tasks are RUNNING; a FAILED one fails at once with its error."""
     deadline = clock() + within_s
     while True:
-        status = client.call("GET", f"/connectors/{quoted(name)}/status").body
+        try:
+            status = client.call("GET", f"/connectors/{quoted(name)}/status").body
+        except ConnectError as error:
+            if error.http_status != 404 or clock() > deadline:
+                raise
+            status = {"connector": {"state": "UNASSIGNED"}, "tasks": []}  # its status is not written yet
         states = [("connector", status["connector"])] + [(f"task {t['id']}", t) for t in status.get("tasks", [])]
         failed = [f"{what}: {_first_line(part.get('trace', ''))}" for what, part in states if part["state"] == "FAILED"]
         if failed:
