@@ -35,6 +35,7 @@ from tests.fixtures.kafka_broker import KafkaBroker
 from tests.fixtures.kafka_connect import KafkaConnect
 from tests.fixtures.postgres import PostgresServer
 from tests.fixtures.spark import KAFKA_SOURCE_ARROW_SCHEMA
+from tools.status import connector_states
 from workloads.connect.apply import EXIT_OK, EXIT_REFUSED
 from workloads.connect.apply import main as apply_connectors
 from workloads.contract import UserEvent, decode_event
@@ -193,6 +194,7 @@ def test_connect_refuses_a_bad_connector_with_its_own_message_and_removed_connec
     assert cdc_pipeline.apply({CDC_CONNECTOR: cdc_pipeline.connector() | {"tasks.max": "1"}}) == EXIT_OK
     stored = cdc_pipeline.worker.call("GET", f"/connectors/{CDC_CONNECTOR}/config")
     assert stored["database.password"] == f"${{env:{DB_PASSWORD_ENV}}}"
+    assert connector_states(cdc_pipeline.worker.url) == {CDC_CONNECTOR: "RUNNING"}  # what `make status` prints
     assert cdc_pipeline.apply({}) == EXIT_OK
     assert cdc_pipeline.worker.call("GET", "/connectors") == []
 
