@@ -17,6 +17,7 @@ import pulumi
 
 from components import versions
 from components.kafka import topic_command
+from components.pipeline_database import DatabaseAddress
 from components.service import (
     HealthCheck,
     Image,
@@ -46,20 +47,7 @@ DB_PASSWORD_ENV = "PIPELINE_DB_PASSWORD"
 ENV_CONFIG_PROVIDER = "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
 
 
-@dataclass(frozen=True)
-class CdcSource:
-    """What the CDC connector reads: the pipeline database's table through its publication."""
-
-    host: str
-    port: int
-    database: str
-    user: str
-    table: str
-    publication: str
-    password: pulumi.Input[str]
-
-
-def cdc_connector_config(source: CdcSource, topic: str) -> dict[str, str]:
+def cdc_connector_config(source: DatabaseAddress, topic: str) -> dict[str, str]:
     """Debezium's PostgreSQL connector turning each inserted row into one contract event on `topic`.
 
     The row's columns are the contract's fields (workloads/contract: postgres_table_ddl), so the flattened
@@ -166,6 +154,7 @@ class KafkaConnect(pulumi.ComponentResource):
                 },
                 # Each worker advertises its own address: the others forward REST writes to the group's leader.
                 per_replica_env=lambda ordinal: {"ADVERTISED_HOST_NAME": target.host(SERVICE, ordinal)},
+                talks_outside=settings.outside_ports,
                 secret_env=args.secret_env,
                 ports=[rest],
                 # The entrypoint rewrites the worker's properties at every start; log4j writes its log file.

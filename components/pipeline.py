@@ -14,7 +14,7 @@ from components.cassandra import Cassandra, CassandraArgs
 from components.credentials import Credentials
 from components.hdfs import Hdfs, HdfsArgs
 from components.kafka import Kafka, KafkaArgs
-from components.kafka_connect import DB_PASSWORD_ENV, CdcSource, KafkaConnect, KafkaConnectArgs, cdc_connector_config
+from components.kafka_connect import DB_PASSWORD_ENV, KafkaConnect, KafkaConnectArgs, cdc_connector_config
 from components.kafka_ui import KafkaUi, KafkaUiArgs
 from components.object_store import ObjectStore, ObjectStoreArgs
 from components.pipeline_database import PipelineDatabase, PipelineDatabaseArgs
@@ -27,7 +27,6 @@ from components.workloads import (
     CassandraSink,
     Producer,
     ProducerArgs,
-    ProducerDatabase,
     S3Sink,
     StreamingJob,
     StreamingJobArgs,
@@ -128,16 +127,7 @@ class Pipeline(pulumi.ComponentResource):
                 credentials.pseudonym_key,
                 registry.url if registry else None,
                 [dependency for dependency in (kafka, registry, database) if dependency is not None],
-                database=ProducerDatabase(
-                    database.host,
-                    database.port,
-                    database.database,
-                    database.user,
-                    database.table,
-                    database.password,
-                )
-                if database is not None
-                else None,
+                database=database.address if database is not None else None,
             ),
             child,
         )
@@ -148,16 +138,7 @@ class Pipeline(pulumi.ComponentResource):
                 name: dict(config) for name, config in settings.kafka_connect.connectors.items()
             }
             if database is not None:
-                source = CdcSource(
-                    database.host,
-                    database.port,
-                    database.database,
-                    database.user,
-                    database.table,
-                    database.publication,
-                    database.password,
-                )
-                connectors[CDC_CONNECTOR] = dict(cdc_connector_config(source, settings.kafka.topic))
+                connectors[CDC_CONNECTOR] = dict(cdc_connector_config(database.address, settings.kafka.topic))
             connect = KafkaConnect(
                 "kafka-connect",
                 KafkaConnectArgs(
@@ -168,7 +149,7 @@ class Pipeline(pulumi.ComponentResource):
                     internal_replication=kafka.internal_replication,
                     tools_image=producer.built,
                     connectors=connectors,
-                    secret_env={DB_PASSWORD_ENV: database.password} if database is not None else {},
+                    secret_env={DB_PASSWORD_ENV: database.address.password} if database is not None else {},
                     depends_on=[kafka],
                     sources=[database] if database is not None else [],
                 ),
@@ -227,7 +208,7 @@ class Pipeline(pulumi.ComponentResource):
             "objectStorePassword": credentials.object_store_password,
         }
         if database is not None:
-            self.credentials["pipelineDbPassword"] = database.password
+            self.credentials["pipelineDbPassword"] = database.address.password
         if settings.airflow.enabled:
             connections: dict[str, pulumi.Input[str]] = {
                 "streamstack_kafka": connection(
@@ -277,19 +258,11 @@ class Pipeline(pulumi.ComponentResource):
                 "s3_events_prefix": "events/",
                 "dead_letter_rate_threshold": DEAD_LETTER_RATE_THRESHOLD,
                 "ingestion": settings.ingestion,
-                "pipeline_database": {
-                    "host": database.host,
-                    "port": database.port,
-                    "database": database.database,
-                    "user": database.user,
-                    "table": database.table,
-                }
-                if database is not None
-                else None,
+                "pipeline_database": database.address.facts() if database is not None else None,
             }
             secret_variables: dict[str, pulumi.Input[str]] = {"streamstack_pseudonym_secret": credentials.pseudonym_key}
             if database is not None:
-                secret_variables["streamstack_pipeline_db_secret"] = database.password
+                secret_variables["streamstack_pipeline_db_secret"] = database.address.password
             airflow = Airflow(
                 "airflow",
                 AirflowArgs(

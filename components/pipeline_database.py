@@ -49,13 +49,9 @@ def database_ready(port: int = PORT) -> str:
 
 
 @dataclass(frozen=True)
-class PipelineDatabaseArgs:
-    target: Target
-    password: pulumi.Input[str]
-
-
-class PipelineDatabase(pulumi.ComponentResource):
-    """Offers where to write users (host, port, database, user, table) and what Debezium reads (publication)."""
+class DatabaseAddress:
+    """The users table and how to log in to its database: where the producer writes (ingestion: cdc) and what
+    the CDC connector reads, through `publication`."""
 
     host: str
     port: int
@@ -63,7 +59,23 @@ class PipelineDatabase(pulumi.ComponentResource):
     user: str
     table: str
     publication: str
-    password: pulumi.Output[str]
+    password: pulumi.Input[str]
+
+    def facts(self) -> dict[str, str | int]:
+        """What the DAGs are told (the password travels apart, as a secret)."""
+        return {"host": self.host, "port": self.port, "database": self.database, "user": self.user, "table": self.table}
+
+
+@dataclass(frozen=True)
+class PipelineDatabaseArgs:
+    target: Target
+    password: pulumi.Input[str]
+
+
+class PipelineDatabase(pulumi.ComponentResource):
+    """Offers its `address`: where to write users and what Debezium reads."""
+
+    address: DatabaseAddress
 
     def __init__(self, name: str, args: PipelineDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("streamstack:index:PipelineDatabase", name, None, opts)
@@ -101,11 +113,13 @@ class PipelineDatabase(pulumi.ComponentResource):
             ),
             self,
         )
-        self.host = target.host(SERVICE)
-        self.port = PORT
-        self.database = DATABASE
-        self.user = USER
-        self.table = TABLE
-        self.publication = PUBLICATION
-        self.password = pulumi.Output.secret(args.password)
-        self.register_outputs({"host": self.host, "table": self.table, "publication": self.publication})
+        self.address = DatabaseAddress(
+            host=target.host(SERVICE),
+            port=PORT,
+            database=DATABASE,
+            user=USER,
+            table=TABLE,
+            publication=PUBLICATION,
+            password=pulumi.Output.secret(args.password),
+        )
+        self.register_outputs({"host": self.address.host, "table": TABLE, "publication": PUBLICATION})

@@ -148,6 +148,9 @@ class KafkaConnectSettings:
     workers: int
     host_port: int
     connectors: Mapping[str, Mapping[str, str]]  # connector name -> its config, as Connect's REST API takes it
+    # TCP ports the declared connectors reach outside the deployment (a source database, an HTTP API): on
+    # Kubernetes the workers' egress policy opens exactly these.
+    outside_ports: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -399,7 +402,15 @@ def _kafka_connect(s: _Section) -> KafkaConnectSettings:
         workers=s.integer("workers", 1, 1, 9),
         host_port=s.port("hostPort", 8083),
         connectors={name: _connector_config(name, config) for name, config in raw.items()},
+        outside_ports=_ports(s, "outsidePorts"),
     )
+
+
+def _ports(s: _Section, name: str) -> tuple[int, ...]:
+    raw = s._take(name, [], list, "a list of TCP ports")
+    if not all(isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535 for port in raw):
+        raise ConfigError(f"{s.key}.{name}", raw, "must be a list of TCP ports (1-65535)")
+    return tuple(sorted(set(raw)))
 
 
 def _connector_config(name: object, config: object) -> dict[str, str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components import versions
+from components.pipeline_database import DatabaseAddress
 from components.service import HealthCheck, Image, Port, Resources, ServiceSpec, Target, Volume
 from components.settings import ProducerSettings, StreamingJobSettings
 
@@ -47,18 +48,6 @@ def heartbeat_check(max_age_minutes: int = 2, path: str = HEALTH_FILE) -> Health
 
 
 @dataclass(frozen=True)
-class ProducerDatabase:
-    """Where the producer writes with `ingestion: cdc`: the pipeline database's users table."""
-
-    host: str
-    port: int
-    database: str
-    user: str
-    table: str
-    password: pulumi.Input[str]
-
-
-@dataclass(frozen=True)
 class ProducerArgs:
     settings: ProducerSettings
     target: Target
@@ -67,7 +56,7 @@ class ProducerArgs:
     pseudonym_key: pulumi.Input[str]
     schema_registry_url: pulumi.Input[str] | None
     depends_on: Sequence[pulumi.Resource]
-    database: ProducerDatabase | None = None  # set: events go to this table (cdc), not to Kafka
+    database: DatabaseAddress | None = None  # set: events go to this table (cdc), not to Kafka
 
 
 def producer_destination(args: ProducerArgs) -> tuple[dict[str, pulumi.Input[str]], dict[str, pulumi.Input[str]]]:

@@ -28,8 +28,8 @@ import pytest
 from confluent_kafka import Message
 from psycopg import sql
 
-from components.kafka_connect import DB_PASSWORD_ENV, CdcSource, cdc_connector_config
-from components.pipeline_database import init_sql
+from components.kafka_connect import DB_PASSWORD_ENV, cdc_connector_config
+from components.pipeline_database import DatabaseAddress, init_sql
 from components.settings import CDC_CONNECTOR
 from tests.fixtures.kafka_broker import KafkaBroker
 from tests.fixtures.kafka_connect import KafkaConnect
@@ -60,7 +60,7 @@ class CdcPipeline:
 
     def connector(self) -> dict[str, str]:
         """The deployment's connector config, pointed at the test's servers and names."""
-        source = CdcSource(
+        source = DatabaseAddress(
             "127.0.0.1",
             self.postgres.port,
             self.postgres.dbname,

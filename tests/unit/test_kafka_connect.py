@@ -205,12 +205,15 @@ def test_on_kubernetes_network_policies_let_the_workers_reach_kafka_and_the_data
     workers = egress_to(dev_cdc, "kafka-connect")
     assert {"kafka", "pipeline-db", "kafka-connect"} <= workers["services"] and "cassandra" not in workers["services"]
     assert workers["outside"] == []
+    reaching_out = run_program("dev", {**CDC, "kafkaConnect": {**CDC["kafkaConnect"], "outsidePorts": [5433, 443]}})
+    assert egress_to(reaching_out, "kafka-connect")["outside"] == [443, 5433]
 
 
 def test_the_cdc_connector_turns_rows_into_contract_events_keyed_by_user() -> None:
-    from components.kafka_connect import CdcSource
+    from components.pipeline_database import DatabaseAddress
 
-    config = cdc_connector_config(CdcSource("db.internal", 6543, "crm", "reader", "people", "people_pub", "pw"), "t1")
+    address = DatabaseAddress("db.internal", 6543, "crm", "reader", "people", "people_pub", "pw")
+    config = cdc_connector_config(address, "t1")
     assert config["plugin.name"] == "pgoutput"
     assert (config["database.hostname"], config["database.port"], config["database.dbname"]) == (
         "db.internal",
@@ -268,6 +271,10 @@ def _parse(**raw: Any) -> Any:
             "streamstack:kafkaConnect.connectors.a = {'tasks.max': 1}: must be a mapping of Connect config keys",
         ),
         ({"kafkaConnect": {"enabled": True, "workers": 10}}, "kafkaConnect.workers = 10: must be between 1 and 9"),
+        (
+            {"kafkaConnect": {"enabled": True, "outsidePorts": [443, 70000]}},
+            "kafkaConnect.outsidePorts = [443, 70000]: must be a list of TCP ports (1-65535)",
+        ),
         (
             {"kafkaConnect": {"enabled": True, "workers": 3, "hostPort": 65534}},
             "kafkaConnect.hostPort = 65534: 3 workers take host ports 65534-65536",
