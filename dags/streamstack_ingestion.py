@@ -1,5 +1,8 @@
 """Ingestion: check that the topic, table and bucket exist, then run one bounded producer batch.
 
+With `ingestion: cdc` the batch goes to the pipeline database's users table, which Debezium streams to
+the events topic; the password comes from a secret Variable (Docker) or the producer's Secret (Kubernetes).
+
 The producer runs as a container on Docker deployments and as a pod on Kubernetes ones; which of
 the two is decided from the deployment Variable when this file is parsed, so the same file serves
 both targets.
@@ -38,7 +41,7 @@ class MissingResourceError(AirflowFailException):
 
 with DAG(
     dag_id="streamstack_ingestion",
-    description="Bounded producer batch into the events topic, after checking where it lands",
+    description="Bounded producer batch into the events topic (or, with cdc, the pipeline database)",
     schedule="*/30 * * * *",
     params={
         "event_count": Param(3000, type="integer", minimum=1, description="events in one batch"),
