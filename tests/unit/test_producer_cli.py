@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from workloads.producer.cli import build_source, parse_settings
+from workloads.producer.cli import PipelineDatabase, build_source, parse_settings
 from workloads.producer.runner import Limits
 from workloads.producer.sources import FallbackSource, SyntheticSource
 
@@ -86,3 +86,45 @@ def test_randomuser_source_falls_back_to_synthetic_and_synthetic_is_used_alone()
     stop = threading.Event()
     assert isinstance(build_source(parse_settings(["--source", "randomuser"], ENV), stop), FallbackSource)
     assert isinstance(build_source(parse_settings(["--source", "synthetic"], ENV), stop), SyntheticSource)
+
+
+CDC_ENV = {
+    "PRODUCER_SINK": "postgres",
+    "PIPELINE_DB_HOST": "pipeline-db",
+    "PIPELINE_DB_PORT": "6543",
+    "PIPELINE_DB_NAME": "crm",
+    "PIPELINE_DB_USER": "writer",
+    "PIPELINE_DB_TABLE": "people",
+    "PIPELINE_DB_PASSWORD": "db-s3cret",
+    "PSEUDONYM_KEY": "s3cret",
+}
+PASSWORDS = {"PIPELINE_DB_PASSWORD": "pw-1", "PSEUDONYM_KEY": "k"}
+
+
+def test_the_postgres_sink_takes_its_database_from_the_environment_and_flags_win():
+    settings = parse_settings([], CDC_ENV)
+    assert (settings.sink, settings.bootstrap_servers) == ("postgres", None)
+    assert settings.pipeline_database == PipelineDatabase("pipeline-db", 6543, "crm", "writer", "db-s3cret", "people")
+    flagged = parse_settings(["--db-host", "db2", "--db-port", "5433", "--db-table", "users"], CDC_ENV)
+    assert flagged.pipeline_database == PipelineDatabase("db2", 5433, "crm", "writer", "db-s3cret", "users")
+    defaults = parse_settings([], {"PRODUCER_SINK": "postgres", "PIPELINE_DB_HOST": "h", **PASSWORDS})
+    assert defaults.pipeline_database == PipelineDatabase("h", 5432, "pipeline", "pipeline", "pw-1", "users")
+
+
+@pytest.mark.parametrize(
+    ("env_without", "argv", "message"),
+    [
+        ("PIPELINE_DB_HOST", [], "--db-host or PIPELINE_DB_HOST is required with --sink postgres"),
+        ("PIPELINE_DB_PASSWORD", [], "PIPELINE_DB_PASSWORD is required with --sink postgres"),
+        (None, ["--schema-registry-url", "http://karapace:8081"], "--topic or EVENTS_TOPIC is required to register"),
+        (None, ["--sink", "mysql"], "invalid choice: 'mysql'"),
+    ],
+)
+def test_bad_postgres_sink_usage_exits_with_status_2_and_says_why(env_without, argv, message, capsys):
+    env = {name: value for name, value in CDC_ENV.items() if name != env_without}
+    with pytest.raises(SystemExit) as caught:
+        parse_settings(argv, env)
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "db-s3cret" not in err
