@@ -15,7 +15,7 @@ from typing import Any
 
 import pulumi
 
-from components import versions
+from components import postgres, versions
 from components.image_facts import User
 from components.service import (
     HealthCheck,
@@ -25,13 +25,11 @@ from components.service import (
     Resources,
     ServiceSpec,
     Target,
-    Volume,
     curl_check,
 )
 from components.settings import ToggleSettings
 
 POSTGRES = "postgres"
-POSTGRES_PORT = 5432
 DATABASE = "airflow"
 API_SERVER = "airflow-api-server"
 API_PORT = 8080
@@ -45,12 +43,6 @@ TASK_SLOTS = 4  # [core] parallelism: tasks the scheduler's LocalExecutor runs a
 # process stays near 320 MiB, plus 157 MiB while its `airflow jobs check` health check runs.
 SCHEDULER_MEMORY_MIB = 320 + TASK_SLOTS * 128
 AIRFLOW_USER = User(50000, 0)  # the image's airflow user; its entrypoint insists on group 0
-
-
-def postgres_ready(port: int = POSTGRES_PORT) -> str:
-    """Over TCP: during its first initialisation the image runs a socket-only server that is not
-    ready yet. (The port is a parameter so tests run the command against a stand-in.)"""
-    return f"pg_isready -h 127.0.0.1 -p {port} -U {DATABASE} -d {DATABASE}"
 
 
 def init_script(admin_user: str) -> str:
@@ -118,15 +110,13 @@ class Airflow(pulumi.ComponentResource):
         super().__init__("streamstack:index:Airflow", name, None, opts)
         target = args.target
         database = target.run(
-            ServiceSpec(
-                name=POSTGRES,
-                image=target.upstream_image(versions.POSTGRES, self),
-                env={"POSTGRES_USER": DATABASE, "POSTGRES_DB": DATABASE, "PGDATA": "/var/lib/postgresql/data/pgdata"},
-                secret_env={"POSTGRES_PASSWORD": args.postgres_password},
-                ports=[Port("sql", POSTGRES_PORT)],
-                volumes=[Volume("data", "/var/lib/postgresql/data")],
-                health=HealthCheck(postgres_ready(), interval_seconds=5, cheap=True),
-                resources=Resources(memory_mib=256, cpu=0.1),
+            postgres.server_spec(
+                POSTGRES,
+                target.upstream_image(versions.POSTGRES, self),
+                user=DATABASE,
+                database=DATABASE,
+                password=args.postgres_password,
+                cpu=0.1,
             ),
             self,
         )
@@ -135,7 +125,7 @@ class Airflow(pulumi.ComponentResource):
             DATABASE,
             ":",
             args.postgres_password,
-            f"@{target.host(POSTGRES)}:{POSTGRES_PORT}/{DATABASE}",
+            f"@{target.host(POSTGRES)}:{postgres.PORT}/{DATABASE}",
         )
         env: dict[str, pulumi.Input[str]] = {
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components import versions
-from components.service import HealthCheck, Lifecycle, Port, Resources, ServiceSpec, Target, Volume
+from components import postgres, versions
+from components.service import Lifecycle, Resources, ServiceSpec, Target
 from workloads.contract import postgres_table_ddl
 
 SERVICE = "pipeline-db"
-PORT = 5432
+PORT = postgres.PORT
 DATABASE = "pipeline"
 USER = "pipeline"  # the image makes POSTGRES_USER a superuser: it may replicate and own the publication
 TABLE = "users"
@@ -41,11 +41,6 @@ def init_sql(table: str = TABLE, publication: str = PUBLICATION) -> str:
             "END $$;",
         ]
     )
-
-
-def database_ready(port: int = PORT) -> str:
-    """Over TCP, as Airflow's database: the image's first-start server listens on the socket only."""
-    return f"pg_isready -h 127.0.0.1 -p {port} -U {USER} -d {DATABASE}"
 
 
 @dataclass(frozen=True)
@@ -82,16 +77,14 @@ class PipelineDatabase(pulumi.ComponentResource):
         target = args.target
         image = target.upstream_image(versions.POSTGRES, self)
         server = target.run(
-            ServiceSpec(
-                name=SERVICE,
-                image=image,
-                args=["postgres", *(word for setting in REPLICATION_SETTINGS for word in ("-c", setting))],
-                env={"POSTGRES_USER": USER, "POSTGRES_DB": DATABASE, "PGDATA": "/var/lib/postgresql/data/pgdata"},
-                secret_env={"POSTGRES_PASSWORD": args.password},
-                ports=[Port("sql", PORT)],
-                volumes=[Volume("data", "/var/lib/postgresql/data")],
-                health=HealthCheck(database_ready(), interval_seconds=5, cheap=True),
-                resources=Resources(memory_mib=256, cpu=0.2),
+            postgres.server_spec(
+                SERVICE,
+                image,
+                user=USER,
+                database=DATABASE,
+                password=args.password,
+                cpu=0.2,
+                settings=REPLICATION_SETTINGS,
             ),
             self,
         )

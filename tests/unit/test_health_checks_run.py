@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from components.airflow import postgres_ready
 from components.object_store import ready_check as object_store_ready
+from components.postgres import ready_command
 from components.schema_registry import ready_check as registry_ready
 from components.service import curl_check, python_http_check, tcp_check, wget_check
 from components.workloads import heartbeat_check
@@ -102,4 +102,4 @@ def test_the_heartbeat_check_passes_while_the_file_is_fresh(tmp_path: Path) -> N
 
 
 def test_pg_isready_fails_where_no_server_answers() -> None:
-    assert not passes(postgres_ready(free_port()))
+    assert not passes(ready_command("airflow", "airflow", free_port()))

@@ -4,7 +4,8 @@ import threading
 
 import pytest
 
-from workloads.producer.cli import PipelineDatabase, build_source, parse_settings
+from workloads.producer.cli import build_source, parse_settings
+from workloads.producer.postgres_sink import PipelineDatabase
 from workloads.producer.runner import Limits
 from workloads.producer.sources import FallbackSource, SyntheticSource
 

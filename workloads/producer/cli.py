@@ -16,7 +16,7 @@ from typing import Any
 
 from workloads.contract import json_schema
 from workloads.producer.kafka_sink import KafkaSink, producer_config
-from workloads.producer.postgres_sink import PostgresSink, connector
+from workloads.producer.postgres_sink import PipelineDatabase, PostgresSink, connector
 from workloads.producer.runner import EventProducer, EventSink, Limits
 from workloads.producer.schema_registry import RegistrationError, register_schema
 from workloads.producer.sources import (
@@ -45,18 +45,6 @@ SIGTERM/SIGINT stop the run: in-flight events are flushed and a summary is logge
 
 
 KAFKA, POSTGRES = "kafka", "postgres"
-
-
-@dataclass(frozen=True)
-class PipelineDatabase:
-    """Where `--sink postgres` writes (ingestion: cdc); the password comes from PIPELINE_DB_PASSWORD only."""
-
-    host: str
-    port: int
-    name: str
-    user: str
-    password: str
-    table: str
 
 
 @dataclass(frozen=True)
@@ -264,15 +252,7 @@ def build_source(settings: Settings, stop: threading.Event) -> ProfileSource:
 def build_sink(settings: Settings) -> EventSink:
     database = settings.pipeline_database
     if database is not None:
-        connect = connector(
-            host=database.host,
-            port=database.port,
-            database=database.name,
-            user=database.user,
-            password=database.password,
-            timeout_s=settings.http_timeout_s,
-        )
-        return PostgresSink(connect, database.table)
+        return PostgresSink(connector(database, settings.http_timeout_s), database.table)
     assert settings.bootstrap_servers is not None  # parse_settings requires it for the Kafka sink
     return KafkaSink(
         producer_config(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -24,12 +25,29 @@ log = logging.getLogger(__name__)
 Connect = Callable[[], psycopg.Connection[Any]]
 
 
-def connector(*, host: str, port: int, database: str, user: str, password: str, timeout_s: float) -> Connect:
+@dataclass(frozen=True)
+class PipelineDatabase:
+    """Where `--sink postgres` writes (ingestion: cdc); the password comes from PIPELINE_DB_PASSWORD only."""
+
+    host: str
+    port: int
+    name: str
+    user: str
+    password: str
+    table: str
+
+
+def connector(database: PipelineDatabase, timeout_s: float) -> Connect:
     """Opens a connection to the pipeline database (psycopg 3, a well-kept PostgreSQL driver)."""
 
     def connect() -> psycopg.Connection[Any]:
         return psycopg.connect(
-            host=host, port=port, dbname=database, user=user, password=password, connect_timeout=max(1, int(timeout_s))
+            host=database.host,
+            port=database.port,
+            dbname=database.name,
+            user=database.user,
+            password=database.password,
+            connect_timeout=max(1, int(timeout_s)),
         )
 
     return connect
