@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from components.service import Lifecycle
 from components.settings import Settings, parse_settings
 from tools.mock_deploy import Deployment, deployment_or_exit, stack_config
+from workloads.connect.apply import is_running, status_parts
 from workloads.streaming_job.config import PROGRESS_GROUP
 
 PROBE_TIMEOUT_S = 5.0
@@ -265,10 +266,8 @@ def connector_states(connect_url: str) -> dict[str, str]:
     states = {}
     for name, entry in sorted(found.items()):
         status = entry["status"]
-        parts = [("connector", status["connector"]["state"])]
-        parts += [(f"task {task['id']}", task["state"]) for task in status.get("tasks", [])]
-        unwell = [f"{what} {state}" for what, state in parts if state != "RUNNING"]
-        states[name] = "RUNNING" if not unwell and len(parts) > 1 else ", ".join(unwell) or "no tasks"
+        unwell = [f"{what} {part['state']}" for what, part in status_parts(status) if part["state"] != "RUNNING"]
+        states[name] = "RUNNING" if is_running(status) else ", ".join(unwell) or "no tasks"
     return states
 
 

@@ -153,6 +153,16 @@ def apply_all(client: ConnectClient, declared: Connectors, *, running_within_s: 
     return changes
 
 
+def status_parts(status: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """The connector and each of its tasks, named, from Connect's status document."""
+    return [("connector", status["connector"])] + [(f"task {task['id']}", task) for task in status.get("tasks", [])]
+
+
+def is_running(status: Mapping[str, Any]) -> bool:
+    """The connector and all its tasks, of which there is at least one, are RUNNING."""
+    return bool(status.get("tasks")) and all(part["state"] == "RUNNING" for _, part in status_parts(status))
+
+
 def wait_running(
     client: ConnectClient,
     name: str,
@@ -170,11 +180,11 @@ def wait_running(
             if error.http_status != 404 or clock() > deadline:
                 raise
             status = {"connector": {"state": "UNASSIGNED"}, "tasks": []}  # its status is not written yet
-        states = [("connector", status["connector"])] + [(f"task {t['id']}", t) for t in status.get("tasks", [])]
+        states = status_parts(status)
         failed = [f"{what}: {_first_line(part.get('trace', ''))}" for what, part in states if part["state"] == "FAILED"]
         if failed:
             raise ConnectError(f"connector {name} failed: {'; '.join(failed)}")
-        if status.get("tasks") and all(part["state"] == "RUNNING" for _, part in states):
+        if is_running(status):
             return
         if clock() > deadline:
             summary = ", ".join(f"{what} {part['state']}" for what, part in states)
