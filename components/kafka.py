@@ -50,10 +50,14 @@ def quorum_voters(target: Target, brokers: int) -> str:
     return ",".join(f"{i}@{target.host(SERVICE, i)}:{CONTROLLER_PORT}" for i in range(brokers))
 
 
-def topic_command(topic: str, partitions: int, replication: int, min_insync: int, bootstrap: str) -> str:
+def topic_command(
+    topic: str, partitions: int, replication: int, min_insync: int, bootstrap: str, *, compacted: bool = False
+) -> str:
+    """Creates `topic` unless it exists; `compacted` keeps the last record per key (Connect's internal topics)."""
     return (
         f"{BIN}/kafka-topics.sh --bootstrap-server {bootstrap} --create --if-not-exists --topic {topic}"
         f" --partitions {partitions} --replication-factor {replication} --config min.insync.replicas={min_insync}"
+        + (" --config cleanup.policy=compact" if compacted else "")
     )
 
 

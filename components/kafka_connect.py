@@ -190,7 +190,8 @@ def internal_topics_command(kafka: KafkaSettings, replication: int) -> str:
     """Creates the workers' three topics, compacted, as Connect requires of them."""
     bootstrap = "$BOOTSTRAP_SERVERS"
     return " && ".join(
-        topic_command(topic, partitions, replication, min(kafka.min_insync_replicas, replication), bootstrap)
-        + " --config cleanup.policy=compact"
+        topic_command(
+            topic, partitions, replication, min(kafka.min_insync_replicas, replication), bootstrap, compacted=True
+        )
         for topic, partitions in INTERNAL_TOPIC_PARTITIONS.items()
     )
