@@ -148,17 +148,8 @@ def cdc_pipeline(
             connection.execute(init_sql(pipeline.table, pipeline.publication))
     yield pipeline
     pipeline.worker.stop()
+    postgres_server.drop_slot(pipeline.publication)
     with postgres_server.connect() as connection:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            slot = connection.execute(
-                "SELECT active FROM pg_replication_slots WHERE slot_name = %s", (pipeline.publication,)
-            ).fetchone()
-            if slot is None or not slot[0]:
-                break
-            time.sleep(0.5)
-        if slot is not None:
-            connection.execute("SELECT pg_drop_replication_slot(%s)", (pipeline.publication,))
         connection.execute(sql.SQL("DROP PUBLICATION {}").format(sql.Identifier(pipeline.publication)))
         connection.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(pipeline.table)))
 

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 import pytest
 from confluent_kafka import Message
 from confluent_kafka.admin import AdminClient
@@ -76,23 +75,10 @@ def cdc_case(postgres_server: PostgresServer) -> Iterator[CdcCase]:
     for worker in case.workers:
         if worker.process.poll() is None:
             worker.delete_connector(case.connector)
+    postgres_server.drop_slot(case.slot)
     with postgres_server.connect() as connection:
-        _drop_slot(connection, case.slot)
         connection.execute(sql.SQL("DROP PUBLICATION IF EXISTS {}").format(sql.Identifier(case.publication)))
         connection.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(case.table)))
-
-
-def _drop_slot(connection: psycopg.Connection[Any], slot: str, timeout_s: float = 30.0) -> None:
-    """Drop the slot once its connector's walsender has gone; a kept slot would hold WAL all session."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        row = connection.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s", (slot,)).fetchone()
-        if row is None:
-            return
-        if not row[0]:
-            connection.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
-            return
-        time.sleep(0.5)
 
 
 def connector_config(postgres: PostgresServer, case: CdcCase, password: str) -> dict[str, str]:
