@@ -272,6 +272,15 @@ class _Section:
             raise ConfigError(f"{self.key}.{name}", value, f"must be at least {minimum_mib}m")
         return mib
 
+    def mapping(self, name: str, what: str) -> dict[str, Any]:
+        return self._take(name, {}, dict, f"a mapping of {what}")
+
+    def port_list(self, name: str) -> tuple[int, ...]:
+        raw = self._take(name, [], list, "a list of TCP ports")
+        if not all(isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535 for port in raw):
+            raise ConfigError(f"{self.key}.{name}", raw, "must be a list of TCP ports (1-65535)")
+        return tuple(sorted(set(raw)))
+
     def done(self) -> None:
         unknown = sorted(set(self._raw) - self._read)
         if unknown:
@@ -396,21 +405,14 @@ def _streaming_job(s: _Section, default_checkpoint: str, spark: SparkSettings) -
 
 
 def _kafka_connect(s: _Section) -> KafkaConnectSettings:
-    raw = s._take("connectors", {}, dict, "a mapping of connector name to its config")
+    raw = s.mapping("connectors", "connector name to its config")
     return KafkaConnectSettings(
         enabled=s.flag("enabled", False),
         workers=s.integer("workers", 1, 1, 9),
         host_port=s.port("hostPort", 8083),
         connectors={name: _connector_config(name, config) for name, config in raw.items()},
-        outside_ports=_ports(s, "outsidePorts"),
+        outside_ports=s.port_list("outsidePorts"),
     )
-
-
-def _ports(s: _Section, name: str) -> tuple[int, ...]:
-    raw = s._take(name, [], list, "a list of TCP ports")
-    if not all(isinstance(port, int) and not isinstance(port, bool) and 1 <= port <= 65535 for port in raw):
-        raise ConfigError(f"{s.key}.{name}", raw, "must be a list of TCP ports (1-65535)")
-    return tuple(sorted(set(raw)))
 
 
 def _connector_config(name: object, config: object) -> dict[str, str]:
