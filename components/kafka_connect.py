@@ -28,7 +28,7 @@ from components.service import (
     Target,
     curl_check,
 )
-from components.settings import KafkaConnectSettings, KafkaSettings
+from components.settings import PIPELINE_DB_PASSWORD_ENV, KafkaConnectSettings, KafkaSettings
 
 SERVICE = "kafka-connect"
 REST_PORT = 8083
@@ -41,9 +41,6 @@ INTERNAL_TOPIC_PARTITIONS = {CONFIG_TOPIC: 1, OFFSET_TOPIC: 5, STATUS_TOPIC: 3}
 HEAP_MIB = 384
 MEMORY_MIB = 768
 TOOLS_HEAP = "-Xms32m -Xmx96m"
-# The workers' environment variable holding the pipeline database's password; connector configs name it as
-# ${env:PIPELINE_DB_PASSWORD}, resolved by Kafka's EnvVarConfigProvider inside the worker.
-DB_PASSWORD_ENV = "PIPELINE_DB_PASSWORD"
 ENV_CONFIG_PROVIDER = "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
 
 
@@ -62,7 +59,7 @@ def cdc_connector_config(source: DatabaseAddress, topic: str) -> dict[str, str]:
         "database.hostname": source.host,
         "database.port": str(source.port),
         "database.user": source.user,
-        "database.password": f"${{env:{DB_PASSWORD_ENV}}}",
+        "database.password": f"${{env:{PIPELINE_DB_PASSWORD_ENV}}}",
         "database.dbname": source.database,
         "topic.prefix": "streamstack-cdc",
         "table.include.list": f"public.{source.table}",

@@ -14,13 +14,13 @@ from components.cassandra import Cassandra, CassandraArgs
 from components.credentials import Credentials
 from components.hdfs import Hdfs, HdfsArgs
 from components.kafka import Kafka, KafkaArgs
-from components.kafka_connect import DB_PASSWORD_ENV, KafkaConnect, KafkaConnectArgs, cdc_connector_config
+from components.kafka_connect import KafkaConnect, KafkaConnectArgs, cdc_connector_config
 from components.kafka_ui import KafkaUi, KafkaUiArgs
 from components.object_store import ObjectStore, ObjectStoreArgs
 from components.pipeline_database import PipelineDatabase, PipelineDatabaseArgs
 from components.schema_registry import SchemaRegistry, SchemaRegistryArgs
 from components.service import Target
-from components.settings import CDC_CONNECTOR, Settings
+from components.settings import CDC_CONNECTOR, PIPELINE_DB_PASSWORD_ENV, Settings
 from components.spark import Spark, SparkArgs
 from components.workloads import (
     CHECKPOINT_VOLUME,
@@ -149,7 +149,10 @@ class Pipeline(pulumi.ComponentResource):
                     internal_replication=kafka.internal_replication,
                     tools_image=producer.built,
                     connectors=connectors,
-                    secret_env={DB_PASSWORD_ENV: database.address.password} if database is not None else {},
+                    secret_env={
+                        **settings.secrets.kafka_connect_env,
+                        **({PIPELINE_DB_PASSWORD_ENV: database.address.password} if database is not None else {}),
+                    },
                     depends_on=[kafka],
                     sources=[database] if database is not None else [],
                 ),

@@ -23,8 +23,11 @@ PRODUCER_SOURCES = ("randomuser", "synthetic")
 CHECKPOINT_STORES = ("s3", "hdfs", "volume")
 UI_SERVICE_TYPES = ("ClusterIP", "NodePort")
 INGESTION_MODES = ("producer", "cdc")
-# The connector the deployment declares itself for `ingestion: cdc` (components/kafka_connect.py).
+# The connector the deployment declares itself for `ingestion: cdc` (components/kafka_connect.py), and the
+# Connect workers' variable holding the pipeline database's password, which that connector names.
 CDC_CONNECTOR = "streamstack-users-cdc"
+PIPELINE_DB_PASSWORD_ENV = "PIPELINE_DB_PASSWORD"
+CONNECT_SECRETS = "kafkaConnectSecrets"
 # Namespaces of the providers' own settings, which their providers read (e.g. kubernetes:context).
 OTHER_NAMESPACES = ("pulumi", "docker", "kubernetes", "random")
 SECRET_KEYS = (
@@ -47,9 +50,11 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _SECRET_CHARACTERS = re.compile(r"^[A-Za-z0-9._-]+$")
 _SPARK_INTERVAL = re.compile(r"^\d+ (second|seconds|minute|minutes)$")
 _CONNECTOR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-# A value Kafka Connect's config providers resolve on the worker (${env:NAME}, ${file:path:key}): the
-# secret itself never enters the connector's stored config, the REST API or the stack.
-_PROVIDER_PLACEHOLDER = re.compile(r"^\$\{(env|file|directory):[^}]+\}$")
+# What the deployed workers resolve in a connector's config: they configure Kafka's EnvVarConfigProvider
+# alone, as `env`, so a credential is ${env:NAME}, NAME a variable of their environment; the secret itself
+# never enters the connector's stored config, the REST API or the stack.
+_ENV_PLACEHOLDER = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_LIKE_KEY = re.compile(r"password|secret|credential|token|(^|[._])key$", re.IGNORECASE)
 
 T = TypeVar("T")
@@ -177,6 +182,7 @@ class Secrets:
     object_store_password: pulumi.Output[str] | None
     postgres_password: pulumi.Output[str] | None
     pipeline_db_password: pulumi.Output[str] | None
+    kafka_connect_env: Mapping[str, pulumi.Output[str]]  # the workers' secret environment, for ${env:NAME}
     airflow_admin_password: pulumi.Output[str] | None
     pseudonym_key: pulumi.Output[str] | None
 
@@ -432,12 +438,12 @@ def _connector_config(name: object, config: object) -> dict[str, str]:
         if not isinstance(value, str | int | float):
             raise ConfigError(f"{key}.{option}", value, "must be a string, number or true/false")
         text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-        if _SECRET_LIKE_KEY.search(option) and not _PROVIDER_PLACEHOLDER.match(text):
+        if _SECRET_LIKE_KEY.search(option) and not _ENV_PLACEHOLDER.fullmatch(text):
             raise ConfigError(
                 f"{key}.{option}",
                 "<hidden>",
-                "a credential in plaintext would be stored by Connect and in the stack; write ${env:NAME}"
-                " (a variable of the workers' environment) or ${file:/path:key} instead",
+                "a credential in plaintext would be stored by Connect and in the stack; write ${env:NAME} and"
+                f" set NAME with `pulumi config set --secret --path '{CONNECT_SECRETS}.NAME' <value>`",
             )
         values[option] = text
     if values.get("name", name) != name:
@@ -567,6 +573,45 @@ def _check_host_ports(settings: Settings, explicit: set[str]) -> None:
         owner[port] = (key, value, label)
 
 
+def _connect_secrets(raw: Mapping[str, object], secret_keys: set[str]) -> dict[str, pulumi.Output[str]]:
+    """The Connect workers' secret environment that declared connectors name as ${env:NAME}."""
+    value = raw.get(CONNECT_SECRETS)
+    if value is None:
+        return {}
+    how = f"set each with `pulumi config set --secret --path '{CONNECT_SECRETS}.NAME' <value>`"
+    if CONNECT_SECRETS not in secret_keys:
+        raise ConfigError(CONNECT_SECRETS, "<hidden>", f"is stored in plaintext; {how}")
+    if not isinstance(value, dict):
+        raise ConfigError(CONNECT_SECRETS, "<hidden>", f"must be a mapping of variable name to secret; {how}")
+    for name, secret in value.items():
+        # Debezium's entrypoint writes every CONNECT_* variable into the worker's properties and its log
+        # (components/versions.py, KAFKA_CONNECT notes).
+        if not _ENV_NAME.match(name) or name.startswith("CONNECT_") or name == PIPELINE_DB_PASSWORD_ENV:
+            raise ConfigError(
+                f"{CONNECT_SECRETS}.{name}",
+                "<hidden>",
+                f"must be a variable name (letters, digits, '_'), not starting with CONNECT_ (the image logs those),"
+                f" and not {PIPELINE_DB_PASSWORD_ENV} (the deployment's own)",
+            )
+        if not isinstance(secret, str) or not secret:
+            raise ConfigError(f"{CONNECT_SECRETS}.{name}", "<hidden>", "must be a non-empty string")
+    return {name: pulumi.Output.secret(secret) for name, secret in value.items()}
+
+
+def _check_connector_variables(connect: KafkaConnectSettings, provided: set[str]) -> None:
+    """Every ${env:NAME} a declared connector names is a variable the workers have."""
+    for name, config in connect.connectors.items():
+        for option, value in config.items():
+            for variable in _ENV_PLACEHOLDER.findall(value):
+                if variable not in provided:
+                    raise ConfigError(
+                        f"kafkaConnect.connectors.{name}.{option}",
+                        value,
+                        f"names {variable}, which the workers do not have; set it with"
+                        f" `pulumi config set --secret --path '{CONNECT_SECRETS}.{variable}' <value>`",
+                    )
+
+
 def _secret(raw: Mapping[str, object], secret_keys: set[str], name: str) -> pulumi.Output[str] | None:
     value = raw.get(name)
     if value is None:
@@ -629,7 +674,7 @@ def parse_settings(config: Mapping[str, str], secret_keys: Iterable[str], projec
         "kafkaConnect": _kafka_connect,
         "kubernetes": _kubernetes,
     }
-    known = {*sections, "target", "sinks", "streamingJob", "retainData", "ingestion", *SECRET_KEYS}
+    known = {*sections, "target", "sinks", "streamingJob", "retainData", "ingestion", CONNECT_SECRETS, *SECRET_KEYS}
     for key in sorted(raw):
         if key not in known:
             raise _unknown_key(key, raw[key], known)
@@ -654,6 +699,11 @@ def parse_settings(config: Mapping[str, str], secret_keys: Iterable[str], projec
             ingestion,
             "cdc streams the pipeline database through Kafka Connect: set kafkaConnect.enabled: true",
         )
+    connect_env = _connect_secrets(raw, secret_names)
+    if connect_env and not kafka_connect.enabled:
+        raise ConfigError(CONNECT_SECRETS, "<hidden>", "needs kafkaConnect.enabled: true")
+    cdc_env = {PIPELINE_DB_PASSWORD_ENV} if ingestion == "cdc" else set()
+    _check_connector_variables(kafka_connect, set(connect_env) | cdc_env)
     if kafka_connect.connectors and not kafka_connect.enabled:
         raise ConfigError(
             "kafkaConnect.connectors", sorted(kafka_connect.connectors), "need kafkaConnect.enabled: true"
@@ -691,6 +741,7 @@ def parse_settings(config: Mapping[str, str], secret_keys: Iterable[str], projec
             object_store_password=_secret(raw, secret_names, "objectStorePassword"),
             postgres_password=_secret(raw, secret_names, "postgresPassword"),
             pipeline_db_password=_secret(raw, secret_names, "pipelineDbPassword"),
+            kafka_connect_env=connect_env,
             airflow_admin_password=_secret(raw, secret_names, "airflowAdminPassword"),
             pseudonym_key=_secret(raw, secret_names, "pseudonymKey"),
         ),

@@ -28,9 +28,9 @@ import pytest
 from confluent_kafka import Message
 from psycopg import sql
 
-from components.kafka_connect import DB_PASSWORD_ENV, cdc_connector_config
+from components.kafka_connect import cdc_connector_config
 from components.pipeline_database import DatabaseAddress, init_sql
-from components.settings import CDC_CONNECTOR
+from components.settings import CDC_CONNECTOR, PIPELINE_DB_PASSWORD_ENV
 from tests.fixtures.kafka_broker import KafkaBroker
 from tests.fixtures.kafka_connect import KafkaConnect
 from tests.fixtures.postgres import PostgresServer
@@ -138,7 +138,7 @@ def cdc_pipeline(
     pipeline = CdcPipeline(
         postgres=postgres_server,
         broker=kafka_broker,
-        worker=kafka_connect_factory(env={DB_PASSWORD_ENV: postgres_server.password}),
+        worker=kafka_connect_factory(env={PIPELINE_DB_PASSWORD_ENV: postgres_server.password}),
         table=f"users_{suffix}",
         publication=f"users_{suffix}",
         topic=kafka_broker.create_topic(f"user-events-{suffix}", partitions=3),
@@ -184,7 +184,7 @@ def test_connect_refuses_a_bad_connector_with_its_own_message_and_removed_connec
     assert cdc_pipeline.apply({CDC_CONNECTOR: cdc_pipeline.connector()}) == EXIT_OK
     assert cdc_pipeline.apply({CDC_CONNECTOR: cdc_pipeline.connector() | {"tasks.max": "1"}}) == EXIT_OK
     stored = cdc_pipeline.worker.call("GET", f"/connectors/{CDC_CONNECTOR}/config")
-    assert stored["database.password"] == f"${{env:{DB_PASSWORD_ENV}}}"
+    assert stored["database.password"] == f"${{env:{PIPELINE_DB_PASSWORD_ENV}}}"
     assert connector_states(cdc_pipeline.worker.url) == {CDC_CONNECTOR: "RUNNING"}  # what `make status` prints
     assert cdc_pipeline.apply({}) == EXIT_OK
     assert cdc_pipeline.worker.call("GET", "/connectors") == []

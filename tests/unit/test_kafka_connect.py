@@ -237,7 +237,12 @@ def test_internal_topic_min_isr_never_exceeds_their_replication() -> None:
 
 
 def _parse(**raw: Any) -> Any:
-    return parse_settings({f"streamstack:{key}": json.dumps(value) for key, value in raw.items()}, [], "p", "s")
+    """Settings from `raw`; kafkaConnectSecrets, when given, set with --secret."""
+    secret = ["streamstack:kafkaConnectSecrets"] if "kafkaConnectSecrets" in raw else []
+    return parse_settings({f"streamstack:{key}": json.dumps(value) for key, value in raw.items()}, secret, "p", "s")
+
+
+CRM = {"connector.class": "X", "db.password": "${env:CRM_PASSWORD}"}
 
 
 @pytest.mark.parametrize(
@@ -261,6 +266,22 @@ def _parse(**raw: Any) -> Any:
                 }
             },
             "streamstack:kafkaConnect.connectors.a.db.password = '<hidden>': a credential in plaintext",
+        ),
+        (
+            {"kafkaConnect": {"enabled": True, "connectors": {"a": {**CRM, "db.password": "${file:/s:pw}"}}}},
+            "kafkaConnect.connectors.a.db.password = '<hidden>': a credential in plaintext",
+        ),
+        (
+            {"kafkaConnect": {"enabled": True, "connectors": {"a": CRM}}},
+            "kafkaConnect.connectors.a.db.password = '${env:CRM_PASSWORD}': names CRM_PASSWORD, which the workers",
+        ),
+        (
+            {"kafkaConnect": {"enabled": True}, "kafkaConnectSecrets": {"CONNECT_SASL_PASSWORD": "x"}},
+            "kafkaConnectSecrets.CONNECT_SASL_PASSWORD = '<hidden>': must be a variable name",
+        ),
+        (
+            {"kafkaConnectSecrets": {"CRM_PASSWORD": "x"}},
+            "kafkaConnectSecrets = '<hidden>': needs kafkaConnect.enabled: true",
         ),
         (
             {"kafkaConnect": {"enabled": True, "connectors": {"streamstack-users-cdc": {"connector.class": "X"}}}},
@@ -292,9 +313,45 @@ def test_connect_and_cdc_config_errors_name_the_key_the_value_and_what_is_allowe
 
 
 def test_a_placeholder_credential_and_plain_values_are_kept_as_connect_strings() -> None:
-    config = {"connector.class": "X", "db.password": "${env:CRM_PASSWORD}", "tasks.max": 2, "flag": True}
-    settings = _parse(kafkaConnect={"enabled": True, "connectors": {"crm": config}})
+    config = {**CRM, "tasks.max": 2, "flag": True}
+    settings = _parse(
+        kafkaConnect={"enabled": True, "connectors": {"crm": config}}, kafkaConnectSecrets={"CRM_PASSWORD": "crm-pw-7"}
+    )
     assert settings.kafka_connect.connectors == {
         "crm": {"connector.class": "X", "db.password": "${env:CRM_PASSWORD}", "tasks.max": "2", "flag": "true"}
     }
     assert settings.ingestion == "producer"
+
+
+def test_the_workers_hold_the_declared_connectors_secrets_marked_secret() -> None:
+    """What a connector names as ${env:CRM_PASSWORD} reaches every worker's environment, as a secret."""
+    from tests.unit.test_kubernetes_stack import container, secret_env
+
+    overrides = {
+        **CDC,
+        "kafkaConnect": {**CDC["kafkaConnect"], "connectors": {"crm": CRM}},
+        "kafkaConnectSecrets": {"CRM_PASSWORD": "crm-pw-7"},
+    }
+    local = run_program("local", overrides, secret_keys=["kafkaConnectSecrets"])
+    for ordinal in range(2):
+        worker = containers(local)[f"kafka-connect-{ordinal}"]
+        assert secret_env_names(worker) == {"CRM_PASSWORD", "PIPELINE_DB_PASSWORD"}
+        assert env_of(worker)["CRM_PASSWORD"] == "crm-pw-7"
+    assert "crm-pw-7" not in json.dumps(containers(local)["kafka-connect-connectors-0"].inputs)
+    dev = run_program("dev", overrides, secret_keys=["kafkaConnectSecrets"])
+    (workers,) = [r for r in dev.of_type("kubernetes:apps/v1:StatefulSet") if r.name == "kafka-connect"]
+    assert secret_env(workers.inputs)["CRM_PASSWORD"] == ("kafka-connect-env", "CRM_PASSWORD")
+    assert "CRM_PASSWORD" not in {entry["name"] for entry in container(workers.inputs)["env"] if "value" in entry}
+
+
+def test_connector_secrets_set_in_plaintext_are_refused() -> None:
+    config = {
+        "streamstack:kafkaConnect": json.dumps({"enabled": True}),
+        "streamstack:kafkaConnectSecrets": json.dumps({"CRM_PASSWORD": "crm-pw-7"}),
+    }
+    with pytest.raises(ConfigError) as raised:
+        parse_settings(config, [], "p", "s")
+    assert str(raised.value) == (
+        "invalid stack config streamstack:kafkaConnectSecrets = '<hidden>': is stored in plaintext; set each with"
+        " `pulumi config set --secret --path 'kafkaConnectSecrets.NAME' <value>`"
+    )
