@@ -14,6 +14,7 @@ import argparse
 import json
 import logging
 import os
+import random
 import sys
 import time
 import urllib.error
@@ -23,12 +24,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from workloads.producer.retry import backoff_delays, call_with_retries
+
 log = logging.getLogger("workloads.connect")
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 # Connect answers 409 while its workers rebalance, and 5xx while a worker joins the group or forwards a
 # request to the leader that is not there yet: both pass.
 _TRANSIENT_STATUSES = frozenset({409, 500, 502, 503, 504})
+_RETRY_CAP_S = 5.0
 
 Connectors = Mapping[str, Mapping[str, str]]
 
@@ -40,6 +44,13 @@ class ConnectError(Exception):
         super().__init__(message)
         self.exit_code = exit_code
         self.http_status = http_status
+
+
+class ConnectUnavailableError(ConnectError):
+    """An answer of a cluster that is starting or rebalancing: worth asking again."""
+
+    def __init__(self, message: str, http_status: int) -> None:
+        super().__init__(message, EXIT_UNREACHABLE, http_status)
 
 
 @dataclass(frozen=True)
@@ -58,30 +69,28 @@ class ConnectClient:
         timeout_s: float,
         retry_for_s: float,
         sleep: Callable[[float], object] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._url = url.rstrip("/")
         self._timeout_s = timeout_s
         self._retry_for_s = retry_for_s
         self._sleep = sleep
-        self._clock = clock
 
     def call(self, method: str, path: str, body: object | None = None) -> Response:
-        deadline = self._clock() + self._retry_for_s
-        delay = 0.5
-        while True:
-            try:
-                return self._once(method, path, body)
-            except (OSError, ConnectError) as error:
-                transient = not isinstance(error, ConnectError) or error.exit_code == EXIT_UNREACHABLE
-                if not transient:
-                    raise
-                if self._clock() + delay > deadline:
-                    message = f"Kafka Connect at {self._url} did not answer {method} {path}: {error}"
-                    raise ConnectError(message, EXIT_UNREACHABLE) from error
-                log.info("%s %s: %s; retrying in %.1fs", method, path, error, delay)
-                self._sleep(delay)
-                delay = min(delay * 2, 5.0)
+        """One call, retried with the producer's backoff for about `retry_for_s` while the cluster is unreachable
+        or answers that it is starting or rebalancing."""
+        # Full jitter waits half the cap on average once the backoff reaches it.
+        delays = backoff_delays(int(2 * self._retry_for_s / _RETRY_CAP_S), 0.5, _RETRY_CAP_S, random.Random())
+        try:
+            return call_with_retries(
+                lambda: self._once(method, path, body),
+                what=f"{method} {path}",
+                delays=delays,
+                retry_on=(OSError, ConnectUnavailableError),
+                sleep=self._sleep,
+            )
+        except (OSError, ConnectUnavailableError) as error:
+            message = f"Kafka Connect at {self._url} did not answer {method} {path}: {error}"
+            raise ConnectError(message, EXIT_UNREACHABLE) from error
 
     def _once(self, method: str, path: str, body: object | None) -> Response:
         data = None if body is None else json.dumps(body).encode()
@@ -98,8 +107,9 @@ class ConnectClient:
         except urllib.error.HTTPError as error:
             raw = error.read()
             message = _error_message(raw) or error.reason
-            exit_code = EXIT_UNREACHABLE if error.code in _TRANSIENT_STATUSES else EXIT_REFUSED
-            raise ConnectError(f"HTTP {error.code}: {message}", exit_code, error.code) from None
+            if error.code in _TRANSIENT_STATUSES:
+                raise ConnectUnavailableError(f"HTTP {error.code}: {message}", error.code) from None
+            raise ConnectError(f"HTTP {error.code}: {message}", EXIT_REFUSED, error.code) from None
 
 
 def _error_message(raw: bytes) -> str:

@@ -1,4 +1,5 @@
-"""Retries with capped exponential backoff and full jitter, shared by every HTTP call the producer makes."""
+"""Retries with capped exponential backoff and full jitter, shared by every HTTP call the producer makes and
+by the connector apply task (workloads/connect), which ships in the same image."""
 
 from __future__ import annotations
 
