@@ -503,6 +503,9 @@ KAFKA_CONNECT = ImageFacts(
         "REST_PORT and REST_HOST_NAME are dead since Kafka 3.0; the REST API listens on every interface on 8083",
         "a secret named in ${env:NAME} must not start with CONNECT_, or the entrypoint writes and logs it",
         "the worker creates missing internal topics with its own settings; the deployment creates them first",
+        "config.providers=env with org.apache.kafka.common.config.provider.EnvVarConfigProvider (Kafka 3.5+,"
+        " KIP-887) resolves ${env:NAME}, in validate too: run on Connect 4.3 by tests/integration/test_cdc_*.py",
+        "right after PUT /connectors/NAME/config, GET .../status answers 404 for a moment (measured on Connect 4.3)",
     ),
 )
 
