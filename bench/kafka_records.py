@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from tests.fixtures.spark import KAFKA_SOURCE_ARROW_SCHEMA
 from workloads.contract import encode_event
 from workloads.producer.sources import SYNTHETIC, SyntheticSource
-from workloads.producer.transform import to_event
+from workloads.producer.transform import contract_time, to_event
 
 TOPIC = "events"
 PARTITIONS = 3
@@ -49,7 +49,7 @@ def write_kafka_records(directory: Path, count: int, invalid_fraction: float, *,
         columns: dict[str, list[Any]] = {name: [] for name in KAFKA_SOURCE_ARROW_SCHEMA.names}
         for offset, profile in enumerate(source.fetch(min(FILE_ROWS, count - first)).profiles, start=first):
             timestamp = start + timedelta(milliseconds=offset)
-            event = to_event(profile, source=SYNTHETIC, pseudonym_key=b"bench", event_time=timestamp)
+            event = to_event(profile, source=SYNTHETIC, pseudonym_key=b"bench", event_time=contract_time(timestamp))
             value = invalid_value(event, rng) if rng.random() < invalid_fraction else encode_event(event)
             row = (event["user_id"].encode(), value, TOPIC, offset % PARTITIONS, offset // PARTITIONS, timestamp, 0)
             for name, cell in zip(KAFKA_SOURCE_ARROW_SCHEMA.names, row, strict=True):

@@ -15,7 +15,7 @@ from bench.report import Record, record
 from bench.servers import Servers
 from workloads.contract import EVENT_FIELDS, cassandra_table_ddl, decoder, encode_event
 from workloads.producer.sources import SYNTHETIC, SyntheticSource
-from workloads.producer.transform import to_event
+from workloads.producer.transform import contract_time, to_event
 from workloads.streaming_job.cassandra_sink import bind_values, insert_statement, table_columns, write_partition
 from workloads.streaming_job.config import CassandraConfig
 from workloads.streaming_job.schema import timestamp_column_names
@@ -30,7 +30,9 @@ def bound_rows(count: int, *, seed: int) -> list[tuple[object, ...]]:
     """Rows as the job binds them: the contract's columns then ingested_at, timestamps in epoch milliseconds."""
     source, when = SyntheticSource(seed=seed), datetime.now(UTC)
     events = [
-        decoder().decode(encode_event(to_event(profile, source=SYNTHETIC, pseudonym_key=b"bench", event_time=when)))
+        decoder().decode(
+            encode_event(to_event(profile, source=SYNTHETIC, pseudonym_key=b"bench", event_time=contract_time(when)))
+        )
         for profile in source.fetch(count).profiles
     ]
     millis = set(timestamp_column_names())

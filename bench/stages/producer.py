@@ -20,7 +20,7 @@ from workloads.contract import encode_event
 from workloads.producer.kafka_sink import KafkaSink, producer_config
 from workloads.producer.runner import EventProducer, Limits
 from workloads.producer.sources import SYNTHETIC, SyntheticSource
-from workloads.producer.transform import to_event
+from workloads.producer.transform import contract_time, to_event
 
 STAGE = "producer"
 FLUSH_EVENTS = 3_000
@@ -32,7 +32,10 @@ WHOLE_LOOP_GOAL = Goal(60_000, "ours")
 def encoded_events(count: int) -> list[tuple[str, bytes]]:
     now = datetime.now(UTC)
     profiles = SyntheticSource(seed=1).fetch(count).profiles
-    events = [to_event(profile, source=SYNTHETIC, pseudonym_key=b"bench", event_time=now) for profile in profiles]
+    events = [
+        to_event(profile, source=SYNTHETIC, pseudonym_key=b"bench", event_time=contract_time(now))
+        for profile in profiles
+    ]
     return [(event["user_id"], encode_event(event)) for event in events]
 
 

@@ -1,7 +1,6 @@
 """The produce loop's pure parts: pacing, health, progress lines, and the loop's own bookkeeping."""
 
 import threading
-from datetime import UTC, datetime
 
 import pytest
 
@@ -137,7 +136,7 @@ def make_producer(source, sink, **overrides):
         "batch_size": 10,
         "progress_interval_s": 3600.0,
         "delivery_timeout_s": 1.0,
-        "wall_clock": lambda: datetime(2024, 5, 1, tzinfo=UTC),
+        "event_clock": lambda: "2024-05-01T00:00:00.000+00:00",
         "report": lambda line: None,
     }
     return EventProducer(**(settings | overrides))

@@ -2,6 +2,7 @@
 
 import json
 import random
+import uuid
 
 import pytest
 
@@ -19,7 +20,7 @@ from workloads.producer.sources import (
     parse_randomuser_response,
     with_results,
 )
-from workloads.producer.transform import to_event
+from workloads.producer.transform import contract_time, to_event
 
 
 def test_results_of_a_randomuser_response_are_returned_as_they_are():
@@ -96,10 +97,27 @@ def test_synthetic_profiles_are_reproducible_from_the_seed():
 
 def test_synthetic_profiles_transform_into_valid_events_with_distinct_users():
     profiles = SyntheticSource(seed=3).fetch(500).profiles
-    events = [to_event(p, source=SYNTHETIC, pseudonym_key=KEY, event_time=WHEN) for p in profiles]
+    events = [to_event(p, source=SYNTHETIC, pseudonym_key=KEY, event_time=contract_time(WHEN)) for p in profiles]
     for event in events:
         validate_event(event)
     assert len({event["user_id"] for event in events}) == 500
+
+
+def test_synthetic_users_are_new_users_over_a_seeded_set_of_people():
+    profiles = SyntheticSource(seed=5, people=3).fetch(300).profiles
+    people = {(p["name"]["first"], p["name"]["last"], p["location"]["postcode"], p["dob"]["age"]) for p in profiles}
+    assert len(people) == 3
+    assert len({p["login"]["uuid"] for p in profiles}) == 300
+    assert all(p["email"] == f"{p['login']['username']}@example.com" for p in profiles)
+
+
+def test_synthetic_login_uuids_are_random_rfc_4122_version_4_uuids():
+    uuids = [uuid.UUID(profile["login"]["uuid"]) for profile in SyntheticSource(seed=4).fetch(400).profiles]
+    assert {(value.version, value.variant) for value in uuids} == {(4, uuid.RFC_4122)}
+    assert [str(value) for value in uuids] == [
+        profile["login"]["uuid"] for profile in SyntheticSource(seed=4).fetch(400).profiles
+    ]
+    assert {str(value)[19] for value in uuids} == set("89ab")
 
 
 class ScriptedSource:

@@ -12,11 +12,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.test_contract import valid_event
-from workloads.contract import ValidationError, validate_event
-from workloads.producer.transform import EVENT_ID_NAMESPACE, event_id_for, pseudonymise, to_event
+from workloads.contract import EVENT_FIELDS, ValidationError, validate_event
+from workloads.producer.transform import (
+    EVENT_ID_NAMESPACE,
+    EventClock,
+    contract_time,
+    event_id_for,
+    pseudonymise,
+    to_event,
+)
 
 KEY = b"test-key"
 WHEN = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
+AT = contract_time(WHEN)
 
 # One result of https://randomuser.me/api/ as documented, including the fields we must drop.
 PROFILE = {
@@ -64,13 +72,13 @@ def profile_with(path: str, value):
 
 def transform(profile):
     """As the producer does it: map, then check against the contract (which encoding does)."""
-    event = to_event(profile, source="randomuser", pseudonym_key=KEY, event_time=WHEN)
+    event = to_event(profile, source="randomuser", pseudonym_key=KEY, event_time=AT)
     validate_event(event)
     return event
 
 
 def test_a_randomuser_profile_becomes_a_flat_contract_event():
-    event = to_event(PROFILE, source="randomuser", pseudonym_key=KEY, event_time=WHEN)
+    event = to_event(PROFILE, source="randomuser", pseudonym_key=KEY, event_time=AT)
     validate_event(event)
     assert event == valid_event(
         event_id=event_id_for("7a0eed16-9430-4d68-901f-c0d4c1c3bf00", "2024-05-01T12:00:00.123+00:00"),
@@ -97,22 +105,38 @@ def test_no_raw_personal_data_survives():
 
 def test_event_id_is_stable_for_the_same_user_and_time_and_differs_otherwise():
     assert transform(PROFILE)["event_id"] == transform(copy.deepcopy(PROFILE))["event_id"]
-    later = to_event(PROFILE, source="randomuser", pseudonym_key=KEY, event_time=WHEN + timedelta(milliseconds=1))
+    later_time = contract_time(WHEN + timedelta(milliseconds=1))
+    later = to_event(PROFILE, source="randomuser", pseudonym_key=KEY, event_time=later_time)
     assert later["event_id"] != transform(PROFILE)["event_id"]
     other_user = transform(profile_with("login.uuid", "00000000-0000-4000-8000-000000000000"))
     assert other_user["event_id"] != transform(PROFILE)["event_id"]
 
 
 def test_event_time_keeps_its_offset():
-    paris = datetime(2024, 5, 1, 14, 0, tzinfo=timezone(timedelta(hours=2)))
-    event = to_event(PROFILE, source="synthetic", pseudonym_key=KEY, event_time=paris)
-    assert event["event_time"] == "2024-05-01T14:00:00.000+02:00"
+    paris = datetime(2024, 5, 1, 14, 0, 0, 987654, tzinfo=timezone(timedelta(hours=2)))
+    event = to_event(PROFILE, source="synthetic", pseudonym_key=KEY, event_time=contract_time(paris))
+    assert event["event_time"] == "2024-05-01T14:00:00.987+02:00"
     assert event["source"] == "synthetic"
 
 
 def test_naive_event_time_is_a_programming_error():
     with pytest.raises(ValueError, match="timezone-aware"):
-        to_event(PROFILE, source="randomuser", pseudonym_key=KEY, event_time=datetime(2024, 5, 1))
+        contract_time(datetime(2024, 5, 1))
+
+
+def test_the_event_clock_formats_once_per_millisecond_and_truncates_like_contract_time():
+    readings = iter([1_714_564_800_123_456_789, 1_714_564_800_123_999_999, 1_714_564_800_124_000_000])
+    clock = EventClock(now_ns=lambda: next(readings))
+    first, same_millisecond, next_millisecond = clock(), clock(), clock()
+    assert first == "2024-05-01T12:00:00.123+00:00" == contract_time(datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC))
+    assert same_millisecond is first
+    assert next_millisecond == "2024-05-01T12:00:00.124+00:00"
+
+
+def test_the_event_clock_reads_the_system_clock_by_default():
+    before = datetime.now(UTC)
+    reading = datetime.fromisoformat(EventClock()())
+    assert before.replace(microsecond=before.microsecond // 1000 * 1000) <= reading <= datetime.now(UTC)
 
 
 def test_pseudonyms_are_stable_for_the_same_input_and_key():
@@ -148,6 +172,28 @@ def test_event_ids_equal_the_standard_librarys_uuid5_for_any_text(user_id, event
 
 def test_numeric_postcodes_are_hashed_as_text():
     assert transform(profile_with("location.postcode", 63104))["postcode_hash"] == transform(PROFILE)["postcode_hash"]
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("login.username", "username"),
+        ("gender", "gender"),
+        ("location.postcode", "postcode_hash"),
+        ("location.city", "city"),
+        ("location.state", "state"),
+        ("nat", "nationality"),
+        ("registered.date", "registered_at"),
+    ],
+)
+@pytest.mark.parametrize("blank", ["", " \t"])
+def test_each_optional_text_is_left_out_when_blank(path, field, blank):
+    assert field in transform(PROFILE)
+    assert field not in transform(profile_with(path, blank))
+
+
+def test_event_keys_come_in_the_contracts_field_order():
+    assert list(transform(PROFILE)) == [field.name for field in EVENT_FIELDS]
 
 
 def test_blank_optional_values_are_left_out():

@@ -9,7 +9,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -17,7 +16,7 @@ from workloads.contract import ValidationError, encode_event
 from workloads.health import touch_heartbeat
 from workloads.producer.kafka_sink import DeliveryCounts
 from workloads.producer.sources import Profile, ProfileSource
-from workloads.producer.transform import to_event
+from workloads.producer.transform import EventClock, to_event
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +157,7 @@ class EventProducer:
     health_file: Path | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     clock: Callable[[], float] = time.monotonic
-    wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    event_clock: Callable[[], str] = field(default_factory=EventClock)
     report: Callable[[str], None] = log.info
 
     def run(self, limits: Limits) -> RunSummary:
@@ -188,17 +187,17 @@ class EventProducer:
 
         def send(profiles: list[Profile], source: str) -> int:
             """Map, validate, encode and send each profile; how many were sent."""
-            sent, key = 0, self.pseudonym_key
+            sent, key, topic, clock, sink_send = 0, self.pseudonym_key, self.topic, self.event_clock, self.sink.send
             for profile in profiles:
                 try:
-                    event = to_event(profile, source=source, pseudonym_key=key, event_time=self.wall_clock())
+                    event = to_event(profile, source=source, pseudonym_key=key, event_time=clock())
                     value = encode_event(event)
                 except ValidationError as error:
                     rejections[_reason_kind(error.reason)] += 1
                     if rejections.total() <= _LOGGED_REJECTIONS:
                         log.warning("rejected %s record: %s", source, error.reason)
                     continue
-                self.sink.send(self.topic, event["user_id"], value)
+                sink_send(topic, event["user_id"], value)
                 sent += 1
             return sent
 

@@ -133,58 +133,77 @@ _PLACES = (
     ("Leeds", "West Yorkshire", "United Kingdom", "GB"),
     ("Austin", "Texas", "United States", "US"),
 )
-# Registration days over twenty years from 2005, formatted once: the profile only adds the time of day.
+# Everything that does not vary per person is built once: a person only draws indices into these tables.
+_PEOPLE = tuple((first, last, f"{first}.{last}".lower()) for first in _FIRST_NAMES for last in _LAST_NAMES)
 _REGISTRATION_DAYS = tuple(f"{datetime(2005, 1, 1, tzinfo=UTC) + timedelta(days=day):%Y-%m-%d}" for day in range(7305))
-_HANDLES = {(first, last): f"{first}.{last}".lower() for first in _FIRST_NAMES for last in _LAST_NAMES}
+_MINUTES_OF_DAY = tuple(f"{hour:02}:{minute:02}" for hour in range(24) for minute in range(60))
+_UUID4_VARIANTS = "89ab"
 
 
-def _pick(rng: random.Random, count: int) -> int:
-    """An index below `count` from one `random()` call: several times cheaper than `choice`/`randrange`,
-    which draw bits in Python, and just as reproducible from the seed."""
-    return int(rng.random() * count)
+@dataclass(frozen=True)
+class _Person:
+    """What synthetic users draw from: the parts of a randomuser profile other than the login and e-mail."""
+
+    parts: dict[str, Any]
+    handle: str
 
 
-def _uuid4(rng: random.Random) -> str:
-    """A version-4 UUID from `rng` (RFC 4122 layout), formatted without building a UUID object."""
-    text = f"{rng.getrandbits(128):032x}"
-    return f"{text[:8]}-{text[8:12]}-4{text[13:16]}-{'89ab'[int(text[16], 16) & 3]}{text[17:20]}-{text[20:]}"
-
-
-def synthetic_profile(rng: random.Random) -> dict[str, Any]:
-    """One randomuser-shaped profile drawn from `rng` only, so a seed reproduces the stream."""
-    first, last = _FIRST_NAMES[_pick(rng, len(_FIRST_NAMES))], _LAST_NAMES[_pick(rng, len(_LAST_NAMES))]
-    city, state, country, nationality = _PLACES[_pick(rng, len(_PLACES))]
-    hour, minute, second, millisecond = _pick(rng, 24), _pick(rng, 60), _pick(rng, 60), _pick(rng, 1000)
+def _synthetic_person(rng: random.Random) -> _Person:
+    """Indices come from `int(random() * n)`: one C call each, several times cheaper than `choice`/`randrange`,
+    which draw bits in Python."""
+    draw = rng.random
+    first, last, handle = _PEOPLE[int(draw() * len(_PEOPLE))]
+    city, state, country, nationality = _PLACES[int(draw() * len(_PLACES))]
     registered = (
-        f"{_REGISTRATION_DAYS[_pick(rng, len(_REGISTRATION_DAYS))]}T{hour:02}:{minute:02}:{second:02}.{millisecond:03}Z"
+        f"{_REGISTRATION_DAYS[int(draw() * len(_REGISTRATION_DAYS))]}T"
+        f"{_MINUTES_OF_DAY[int(draw() * len(_MINUTES_OF_DAY))]}:{int(draw() * 60):02}.{int(draw() * 1000):03}Z"
     )
-    handle = f"{_HANDLES[first, last]}{_pick(rng, 1000)}"
-    return {
-        "gender": "female" if rng.random() < 0.5 else "male",
+    parts = {
+        "gender": "female" if draw() < 0.5 else "male",
         "name": {"first": first, "last": last},
         "location": {
             "city": city,
             "state": state,
             "country": country,
-            "postcode": f"{10000 + _pick(rng, 89999)}",
-            "coordinates": {"latitude": f"{rng.uniform(-90, 90):.4f}", "longitude": f"{rng.uniform(-180, 180):.4f}"},
+            "postcode": str(10000 + int(draw() * 89999)),
+            "coordinates": {"latitude": f"{draw() * 180 - 90:.4f}", "longitude": f"{draw() * 360 - 180:.4f}"},
         },
-        "email": f"{handle}@example.com",
-        "login": {"uuid": _uuid4(rng), "username": handle},
-        "dob": {"age": 18 + _pick(rng, 73)},
+        "dob": {"age": 18 + int(draw() * 73)},
         "registered": {"date": registered},
         "nat": nationality,
     }
+    return _Person(parts, handle)
 
 
 class SyntheticSource:
-    """Offline profiles, deterministic for a given seed."""
+    """Offline randomuser-shaped profiles, deterministic for a given seed.
 
-    def __init__(self, seed: int) -> None:
+    Every profile is a new user, with its own login uuid, username and e-mail, over one of `people` persons
+    drawn from the seed when the source is made (name, place, coordinates, age, registration). Drawing
+    every part anew for each profile cost a third of the producer's whole loop; now a profile costs a uuid
+    and two strings. Profiles share their person's nested dictionaries, so they are read-only, as the
+    transformation treats them.
+    """
+
+    def __init__(self, seed: int, people: int = 4096) -> None:
         self._rng = random.Random(seed)
+        self._people = [_synthetic_person(self._rng) for _ in range(people)]
 
     def fetch(self, count: int) -> Batch:
-        return Batch(SYNTHETIC, [synthetic_profile(self._rng) for _ in range(count)])
+        return Batch(SYNTHETIC, [self._profile() for _ in range(count)])
+
+    def _profile(self) -> dict[str, Any]:
+        """A version-4 login uuid (RFC 4122 layout) formatted from 128 random bits, without a UUID object."""
+        rng = self._rng
+        person = self._people[int(rng.random() * len(self._people))]
+        username = f"{person.handle}{int(rng.random() * 1000)}"
+        bits = rng.getrandbits(128)
+        hex_bits = f"{bits:032x}"
+        login_uuid = (
+            f"{hex_bits[:8]}-{hex_bits[8:12]}-4{hex_bits[13:16]}-"
+            f"{_UUID4_VARIANTS[bits >> 62 & 3]}{hex_bits[17:20]}-{hex_bits[20:]}"
+        )
+        return {**person.parts, "email": f"{username}@example.com", "login": {"uuid": login_uuid, "username": username}}
 
 
 class FallbackSource:
