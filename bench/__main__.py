@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--stages", type=stage_list, default=list(STAGES), help=f"comma-separated, from: {', '.join(STAGES)}"
     )
-    parser.add_argument("--runs", type=int, default=3, help="measured rounds per stage, after a warm-up (default 3)")
+    parser.add_argument("--runs", type=int, default=5, help="measured rounds per stage, after a warm-up (default 5)")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
