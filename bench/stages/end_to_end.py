@@ -19,11 +19,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 from confluent_kafka import Consumer, TopicPartition
 
@@ -31,7 +30,7 @@ from bench import previous_job
 from bench.kafka_records import write_kafka_records
 from bench.report import Record, record
 from bench.servers import TABLE, Servers
-from tests.fixtures.spark import KAFKA_SOURCE_ARROW_SCHEMA
+from tests.fixtures.spark import kafka_source_table
 from workloads.producer.kafka_sink import KafkaSink, producer_config
 from workloads.producer.runner import EventProducer, Limits
 from workloads.producer.sources import SyntheticSource
@@ -77,20 +76,8 @@ class Bridge(threading.Thread):
             received_ms = time.time() * 1000
             self.hop_ms.extend(received_ms - message.timestamp()[1] for message in messages)
             self.received += len(messages)
-            table = pa.table(
-                {
-                    "key": [message.key() for message in messages],
-                    "value": [message.value() for message in messages],
-                    "topic": [message.topic() for message in messages],
-                    "partition": [message.partition() for message in messages],
-                    "offset": [message.offset() for message in messages],
-                    "timestamp": [datetime.fromtimestamp(message.timestamp()[1] / 1000, UTC) for message in messages],
-                    "timestampType": [message.timestamp()[0] for message in messages],
-                },
-                schema=KAFKA_SOURCE_ARROW_SCHEMA,
-            )
             staged = self._staging / f"part-{files:06d}.parquet"
-            pq.write_table(table, staged)
+            pq.write_table(kafka_source_table(messages), staged)
             staged.rename(self.directory / staged.name)  # whole files only: the file source lists the directory
             files += 1
         self._consumer.close()

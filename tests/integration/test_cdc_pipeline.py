@@ -18,11 +18,9 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from confluent_kafka import Message
@@ -34,7 +32,7 @@ from components.settings import CDC_CONNECTOR, PIPELINE_DB_PASSWORD_ENV
 from tests.fixtures.kafka_broker import KafkaBroker
 from tests.fixtures.kafka_connect import KafkaConnect
 from tests.fixtures.postgres import PostgresServer
-from tests.fixtures.spark import KAFKA_SOURCE_ARROW_SCHEMA
+from tests.fixtures.spark import kafka_source_table
 from tools.status import connector_states
 from workloads.connect.apply import EXIT_OK, EXIT_REFUSED
 from workloads.connect.apply import main as apply_connectors
@@ -109,16 +107,7 @@ class CdcPipeline:
 def deduplicated_event_ids(spark, messages: list[Message], directory: Path) -> list[str]:
     """The event ids the job's streaming transform keeps of `messages`, read as its Kafka source gives them
     (its columns and types), from Parquet files as the streaming-job tests feed it."""
-    columns = {
-        "key": [message.key() for message in messages],
-        "value": [message.value() for message in messages],
-        "topic": [message.topic() for message in messages],
-        "partition": [message.partition() for message in messages],
-        "offset": [message.offset() for message in messages],
-        "timestamp": [datetime.fromtimestamp(message.timestamp()[1] / 1000, UTC) for message in messages],
-        "timestampType": [0] * len(messages),
-    }
-    pq.write_table(pa.table(columns, schema=KAFKA_SOURCE_ARROW_SCHEMA), directory / "records.parquet")
+    pq.write_table(kafka_source_table(messages), directory / "records.parquet")
     records = spark.readStream.schema(KAFKA_SOURCE_SCHEMA).parquet(str(directory))
     kept = transform(records, "10 minutes").where("error IS NULL").select("event.event_id")
     name = f"cdc_{uuid.uuid4().hex[:8]}"
