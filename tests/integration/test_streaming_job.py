@@ -358,7 +358,7 @@ def test_the_job_restarts_a_failed_query_from_its_checkpoint_once_the_sink_is_ba
 
     def terminate_once_a_batch_is_written() -> None:
         deadline = time.monotonic() + 180
-        # A stateful query also runs batches without data (to advance the watermark): wait for rows.
+        # Wait for a batch that wrote rows, not merely any report.
         while (writer.last_report is None or writer.last_report.valid == 0) and time.monotonic() < deadline:
             time.sleep(0.5)
         stack.cassandra.resume()

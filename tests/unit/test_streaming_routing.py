@@ -23,7 +23,7 @@ from workloads.streaming_job.batch_writer import BatchWriter, count_rows_and_dea
 from workloads.streaming_job.config import parse_config
 from workloads.streaming_job.progress import OffsetCommitter
 from workloads.streaming_job.schema import KAFKA_SOURCE_SCHEMA
-from workloads.streaming_job.session import read_kafka
+from workloads.streaming_job.session import NO_DATA_BATCHES, read_kafka, spark_conf
 from workloads.streaming_job.transform import (
     dead_letter_json,
     dead_letters,
@@ -104,6 +104,38 @@ def test_duplicates_collapse_by_event_id_while_distinct_bad_records_stay_apart(
     rows = sorted(kept, key=lambda row: row.offset)
     assert [(row.event.event_id, row.offset) for row in rows if row.error is None] == [("same", 40), ("other", 42)]
     assert [row.offset for row in rows if row.error is not None] == [43, 44]  # same bytes, two records
+
+
+def batches_seen(spark: SparkSession, values: list[bytes | None], directory: Path) -> list[tuple[int, int]]:
+    """(batch id, rows) of every `foreachBatch` call while the de-duplicating query reads all it has."""
+    seen: list[tuple[int, int]] = []
+    query = (
+        deduplicate(parse_records(kafka_stream(spark, values, directory)), "1 hour")
+        .writeStream.foreachBatch(lambda frame, batch_id: seen.append((batch_id, frame.count())))
+        .option("checkpointLocation", str(directory / "checkpoint"))
+        .trigger(availableNow=True)
+        .start()
+    )
+    query.awaitTermination(120)
+    return seen
+
+
+def test_spark_follows_a_data_batch_with_an_empty_one_unless_the_job_turns_that_off(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    values = [encoded(event_id="first"), encoded(event_id="second"), b"bad"]
+    job = spark_conf(
+        parse_config(
+            [], {"KAFKA_BOOTSTRAP_SERVERS": "k:9092", "EVENTS_TOPIC": "e", "SINKS": "hdfs", "HDFS_URL": "hdfs://nn"}
+        )
+    )
+
+    assert batches_seen(spark, values, tmp_path / "spark-default") == [(0, 3), (1, 0)]
+    spark.conf.set(NO_DATA_BATCHES, job[NO_DATA_BATCHES])
+    try:
+        assert batches_seen(spark, values, tmp_path / "job") == [(0, 3)]
+    finally:
+        spark.conf.unset(NO_DATA_BATCHES)
 
 
 def test_the_watermark_is_the_kafka_timestamp_with_the_configured_delay(spark: SparkSession, tmp_path: Path) -> None:

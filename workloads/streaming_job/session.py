@@ -13,9 +13,18 @@ from workloads.streaming_job.transform import transform
 QUERY_NAME = "streamstack-events"
 _HADOOP_PREFIX = "spark.hadoop."
 
+NO_DATA_BATCHES = "spark.sql.streaming.noDataMicroBatches.enabled"
+"""Spark 3.5.8's SQLConf: "Whether streaming micro-batch engine will execute batches without data for eager
+state management for stateful streaming queries", default true. With it, every data batch of the job's
+de-duplication is followed by one without data that only evicts expired keys: a second set of checkpoint
+commits (offset log, commit log, a state version per shuffle partition) and a `foreachBatch` call that counts
+an empty batch. De-duplication emits a row the first time it sees it, and the next data batch evicts the same
+keys, so the job turns it off (tests/unit/test_streaming_routing.py runs both)."""
+
 
 def spark_conf(config: JobConfig) -> dict[str, str]:
-    """Every Spark setting of the job: sizing, UTC time, Parquet timestamps readable by pyarrow, s3a."""
+    """Every Spark setting of the job: sizing, UTC time, Parquet timestamps readable by pyarrow, no batches without
+    data, s3a."""
     conf = {
         "spark.app.name": QUERY_NAME,
         "spark.executor.memory": config.executor_memory,
@@ -25,6 +34,7 @@ def spark_conf(config: JobConfig) -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         "spark.sql.streaming.stopTimeout": "60s",
+        NO_DATA_BATCHES: "false",
     }
     if config.spark_master_url:
         conf["spark.master"] = config.spark_master_url
