@@ -17,7 +17,7 @@ from pyspark.sql.types import DateType, StringType, StructField, StructType
 
 from workloads.contract import CONTRACT_VERSION, EVENT_FIELDS, FieldType
 from workloads.streaming_job.schema import EVENT_DATE, event_schema
-from workloads.streaming_job.transform import MAX_MESSAGE_BYTES, dead_letters, dedupe_key, valid_events
+from workloads.streaming_job.transform import MAX_MESSAGE_BYTES, dead_letters, deduplicate, valid_events
 
 _RANGES = {"latitude": (-90.0, 90.0), "longitude": (-180.0, 180.0), "age": (0, 150)}
 _BY_NAME = {field.name: field for field in EVENT_FIELDS}
@@ -117,8 +117,8 @@ def parse_records(kafka_records: DataFrame) -> DataFrame:
 
 
 def transform(kafka_records: DataFrame, watermark_delay: str) -> DataFrame:
-    keyed = parse_records(kafka_records).withColumn("dedupe_key", dedupe_key())
-    return keyed.withWatermark("kafka_timestamp", watermark_delay).dropDuplicatesWithinWatermark(["dedupe_key"])
+    """The UDF's parse, then the de-duplication the job had then and still has."""
+    return deduplicate(parse_records(kafka_records), watermark_delay)
 
 
 def write_batch(

@@ -129,13 +129,20 @@ def test_spark_follows_a_data_batch_with_an_empty_one_unless_the_job_turns_that_
             [], {"KAFKA_BOOTSTRAP_SERVERS": "k:9092", "EVENTS_TOPIC": "e", "SINKS": "hdfs", "HDFS_URL": "hdfs://nn"}
         )
     )
+    spark_default = spark._jvm.org.apache.spark.sql.internal.SQLConf.STREAMING_NO_DATA_MICRO_BATCHES_ENABLED()
+    earlier = spark.conf.get(NO_DATA_BATCHES, None)  # the session may be shared with tests that set it
 
-    assert batches_seen(spark, values, tmp_path / "spark-default") == [(0, 3), (1, 0)]
-    spark.conf.set(NO_DATA_BATCHES, job[NO_DATA_BATCHES])
+    assert spark_default.defaultValueString() == "true"
     try:
+        spark.conf.set(NO_DATA_BATCHES, spark_default.defaultValueString())
+        assert batches_seen(spark, values, tmp_path / "spark-default") == [(0, 3), (1, 0)]
+        spark.conf.set(NO_DATA_BATCHES, job[NO_DATA_BATCHES])
         assert batches_seen(spark, values, tmp_path / "job") == [(0, 3)]
     finally:
-        spark.conf.unset(NO_DATA_BATCHES)
+        if earlier is None:
+            spark.conf.unset(NO_DATA_BATCHES)
+        else:
+            spark.conf.set(NO_DATA_BATCHES, earlier)
 
 
 def test_the_watermark_is_the_kafka_timestamp_with_the_configured_delay(spark: SparkSession, tmp_path: Path) -> None:
