@@ -506,6 +506,8 @@ KAFKA_CONNECT = ImageFacts(
         "config.providers=env with org.apache.kafka.common.config.provider.EnvVarConfigProvider (Kafka 3.5+,"
         " KIP-887) resolves ${env:NAME}, in validate too: run on Connect 4.3 by tests/integration/test_cdc_*.py",
         "right after PUT /connectors/NAME/config, GET .../status answers 404 for a moment (measured on Connect 4.3)",
+        "an updated connector is restarted after its PUT answers; GET .../status shows the old RUNNING until the"
+        " restart's UNASSIGNED arrives (seen on Connect 4.3 by tests/integration/test_cdc_pipeline.py)",
     ),
 )
 

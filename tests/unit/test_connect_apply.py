@@ -18,6 +18,7 @@ from workloads.connect.apply import (
     apply_all,
     main,
     parse_connectors,
+    wait_running,
 )
 
 CONFIG = {"connector.class": "io.example.Source", "tasks.max": "2"}
@@ -41,7 +42,7 @@ def test_validates_then_creates_deletes_the_undeclared_and_waits_until_running(h
         Reply(204),
         reply(RUNNING),
     ]
-    changes = apply_all(client(http_server.url), {"orders": CONFIG}, running_within_s=5.0)
+    changes = apply_all(client(http_server.url), {"orders": CONFIG}, running_within_s=5.0, settle_s=0.0)
     assert changes == ["created orders", "deleted retired"]
     calls = [(request.method, request.path) for request in http_server.requests]
     assert calls == [
@@ -58,7 +59,7 @@ def test_a_status_not_yet_written_is_waited_for(http_server) -> None:
     """Measured on Connect 4.3: right after the PUT, the new connector's status answers 404 for a moment."""
     not_yet = reply({"error_code": 404, "message": "No status found for connector orders"}, 404)
     http_server.replies = [reply(VALID), reply({"name": "orders"}, 201), reply([]), not_yet, reply(RUNNING)]
-    changes = apply_all(client(http_server.url), {"orders": CONFIG}, running_within_s=5.0)
+    changes = apply_all(client(http_server.url), {"orders": CONFIG}, running_within_s=5.0, settle_s=0.0)
     assert changes == ["created orders"]
     assert [request.path for request in http_server.requests][-2:] == ["/connectors/orders/status"] * 2
 
@@ -75,7 +76,7 @@ def test_connects_own_validation_message_fails_before_anything_changes(http_serv
     with pytest.raises(
         ConnectError, match=r"^connector orders: Connect refused its config: database.hostname: Missing"
     ):
-        apply_all(client(http_server.url), {"orders": CONFIG}, running_within_s=5.0)
+        apply_all(client(http_server.url), {"orders": CONFIG}, running_within_s=5.0, settle_s=0.0)
     assert [request.method for request in http_server.requests] == ["PUT"]
 
 
@@ -87,8 +88,48 @@ def test_a_rebalancing_cluster_is_retried_and_a_failed_task_fails_with_its_trace
     http_server.replies = [reply({"message": "rebalance in progress"}, 409), reply(VALID), reply({}, 200), reply([]),
                            reply(failed)]  # fmt: skip
     with pytest.raises(ConnectError, match=r"^connector orders failed: task 0: PSQLException: auth$"):
-        apply_all(client(http_server.url), {"orders": CONFIG}, running_within_s=5.0)
+        apply_all(client(http_server.url), {"orders": CONFIG}, running_within_s=5.0, settle_s=0.0)
     assert len(http_server.requests) == 5
+
+
+class FakeClock:
+    """Time that passes only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_a_running_status_counts_only_once_an_update_has_had_time_to_restart_the_connector(http_server) -> None:
+    """Measured on Connect 4.3: after a config update, the status still shows the old instance RUNNING until the
+    restart's UNASSIGNED reaches the status topic."""
+    restarting = {"connector": {"state": "UNASSIGNED"}, "tasks": [{"id": 0, "state": "RUNNING"}]}
+    http_server.replies = [reply(RUNNING), reply(restarting), reply(RUNNING)]
+    clock = FakeClock()
+
+    wait_running(
+        client(http_server.url), "orders", within_s=30.0, settled_at=clock() + 3.0, sleep=clock.sleep, clock=clock
+    )
+
+    assert clock() == 103.0  # polled at 100 (stale RUNNING), 101 (UNASSIGNED), 102 and 103 (RUNNING)
+    assert len(http_server.requests) == 4
+
+
+def test_a_connector_that_fails_while_settling_fails_the_apply(http_server) -> None:
+    failed = {"connector": {"state": "FAILED", "trace": "ConnectException: slot in use\n\tat"}, "tasks": []}
+    http_server.replies = [reply(RUNNING), reply(failed)]
+    clock = FakeClock()
+
+    with pytest.raises(ConnectError, match=r"^connector orders failed: connector: ConnectException: slot in use$"):
+        wait_running(
+            client(http_server.url), "orders", within_s=30.0, settled_at=clock() + 5.0, sleep=clock.sleep, clock=clock
+        )
+    assert clock() == 101.0
 
 
 def test_an_unreachable_cluster_exits_with_its_own_status(http_server) -> None:
