@@ -14,10 +14,10 @@ import random
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from workloads.producer.retry import backoff_delays, call_with_retries
 
@@ -137,7 +137,11 @@ _PLACES = (
 _PEOPLE = tuple((first, last, f"{first}.{last}".lower()) for first in _FIRST_NAMES for last in _LAST_NAMES)
 _REGISTRATION_DAYS = tuple(f"{datetime(2005, 1, 1, tzinfo=UTC) + timedelta(days=day):%Y-%m-%d}" for day in range(7305))
 _MINUTES_OF_DAY = tuple(f"{hour:02}:{minute:02}" for hour in range(24) for minute in range(60))
+_HANDLE_SUFFIXES = range(1000)
 _UUID4_VARIANTS = "89ab"
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -148,27 +152,33 @@ class _Person:
     handle: str
 
 
+def _pick(rng: random.Random, options: Sequence[T]) -> T:
+    """One of `options` from one `random()` call: several times cheaper than `choice`, which draws bits in
+    Python, and just as reproducible from the seed."""
+    return options[int(rng.random() * len(options))]
+
+
 def _synthetic_person(rng: random.Random) -> _Person:
-    """Indices come from `int(random() * n)`: one C call each, several times cheaper than `choice`/`randrange`,
-    which draw bits in Python."""
-    draw = rng.random
-    first, last, handle = _PEOPLE[int(draw() * len(_PEOPLE))]
-    city, state, country, nationality = _PLACES[int(draw() * len(_PLACES))]
+    first, last, handle = _pick(rng, _PEOPLE)
+    city, state, country, nationality = _pick(rng, _PLACES)
     registered = (
-        f"{_REGISTRATION_DAYS[int(draw() * len(_REGISTRATION_DAYS))]}T"
-        f"{_MINUTES_OF_DAY[int(draw() * len(_MINUTES_OF_DAY))]}:{int(draw() * 60):02}.{int(draw() * 1000):03}Z"
+        f"{_pick(rng, _REGISTRATION_DAYS)}T{_pick(rng, _MINUTES_OF_DAY)}:"
+        f"{_pick(rng, range(60)):02}.{_pick(rng, range(1000)):03}Z"
     )
     parts = {
-        "gender": "female" if draw() < 0.5 else "male",
+        "gender": "female" if rng.random() < 0.5 else "male",
         "name": {"first": first, "last": last},
         "location": {
             "city": city,
             "state": state,
             "country": country,
-            "postcode": str(10000 + int(draw() * 89999)),
-            "coordinates": {"latitude": f"{draw() * 180 - 90:.4f}", "longitude": f"{draw() * 360 - 180:.4f}"},
+            "postcode": str(_pick(rng, range(10000, 99999))),
+            "coordinates": {
+                "latitude": f"{rng.random() * 180 - 90:.4f}",
+                "longitude": f"{rng.random() * 360 - 180:.4f}",
+            },
         },
-        "dob": {"age": 18 + int(draw() * 73)},
+        "dob": {"age": _pick(rng, range(18, 91))},
         "registered": {"date": registered},
         "nat": nationality,
     }
@@ -195,8 +205,8 @@ class SyntheticSource:
     def _profile(self) -> dict[str, Any]:
         """A version-4 login uuid (RFC 4122 layout) formatted from 128 random bits, without a UUID object."""
         rng = self._rng
-        person = self._people[int(rng.random() * len(self._people))]
-        username = f"{person.handle}{int(rng.random() * 1000)}"
+        person = _pick(rng, self._people)
+        username = f"{person.handle}{_pick(rng, _HANDLE_SUFFIXES)}"
         bits = rng.getrandbits(128)
         hex_bits = f"{bits:032x}"
         login_uuid = (
