@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
@@ -34,6 +34,7 @@ from workloads.streaming_job.transform import (
 )
 
 ARRIVED = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -88,36 +89,31 @@ def kafka_stream(spark: SparkSession, values: list[bytes | None], directory: Pat
     return spark.readStream.schema(KAFKA_SOURCE_SCHEMA).parquet(str(directory / "source"))
 
 
-def test_duplicates_collapse_by_event_id_while_distinct_bad_records_stay_apart(
-    spark: SparkSession, tmp_path: Path
-) -> None:
-    values = [encoded(event_id="same"), encoded(event_id="same"), encoded(event_id="other"), b"bad", b"bad"]
-    kept: list[Any] = []
-    query = (
-        deduplicate(parse_records(kafka_stream(spark, values, tmp_path)), "1 hour")
-        .writeStream.foreachBatch(lambda frame, _batch_id: kept.extend(frame.collect()))
-        .option("checkpointLocation", str(tmp_path / "checkpoint"))
-        .trigger(availableNow=True)
-        .start()
-    )
-    query.awaitTermination(120)
-    rows = sorted(kept, key=lambda row: row.offset)
-    assert [(row.event.event_id, row.offset) for row in rows if row.error is None] == [("same", 40), ("other", 42)]
-    assert [row.offset for row in rows if row.error is not None] == [43, 44]  # same bytes, two records
-
-
-def batches_seen(spark: SparkSession, values: list[bytes | None], directory: Path) -> list[tuple[int, int]]:
-    """(batch id, rows) of every `foreachBatch` call while the de-duplicating query reads all it has."""
-    seen: list[tuple[int, int]] = []
+def deduplicated_batches(
+    spark: SparkSession, values: list[bytes | None], directory: Path, read: Callable[[DataFrame], T]
+) -> list[tuple[int, T]]:
+    """(batch id, `read` of the batch) for every `foreachBatch` call while the job's parse and de-duplication
+    read all the records there are."""
+    seen: list[tuple[int, T]] = []
     query = (
         deduplicate(parse_records(kafka_stream(spark, values, directory)), "1 hour")
-        .writeStream.foreachBatch(lambda frame, batch_id: seen.append((batch_id, frame.count())))
+        .writeStream.foreachBatch(lambda frame, batch_id: seen.append((batch_id, read(frame))))
         .option("checkpointLocation", str(directory / "checkpoint"))
         .trigger(availableNow=True)
         .start()
     )
     query.awaitTermination(120)
     return seen
+
+
+def test_duplicates_collapse_by_event_id_while_distinct_bad_records_stay_apart(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    values = [encoded(event_id="same"), encoded(event_id="same"), encoded(event_id="other"), b"bad", b"bad"]
+    batches = deduplicated_batches(spark, values, tmp_path, DataFrame.collect)
+    rows = sorted((row for _batch_id, kept in batches for row in kept), key=lambda row: row.offset)
+    assert [(row.event.event_id, row.offset) for row in rows if row.error is None] == [("same", 40), ("other", 42)]
+    assert [row.offset for row in rows if row.error is not None] == [43, 44]  # same bytes, two records
 
 
 def test_spark_follows_a_data_batch_with_an_empty_one_unless_the_job_turns_that_off(
@@ -135,9 +131,9 @@ def test_spark_follows_a_data_batch_with_an_empty_one_unless_the_job_turns_that_
     assert spark_default.defaultValueString() == "true"
     try:
         spark.conf.set(NO_DATA_BATCHES, spark_default.defaultValueString())
-        assert batches_seen(spark, values, tmp_path / "spark-default") == [(0, 3), (1, 0)]
+        assert deduplicated_batches(spark, values, tmp_path / "spark-default", DataFrame.count) == [(0, 3), (1, 0)]
         spark.conf.set(NO_DATA_BATCHES, job[NO_DATA_BATCHES])
-        assert batches_seen(spark, values, tmp_path / "job") == [(0, 3)]
+        assert deduplicated_batches(spark, values, tmp_path / "job", DataFrame.count) == [(0, 3)]
     finally:
         if earlier is None:
             spark.conf.unset(NO_DATA_BATCHES)
