@@ -106,7 +106,7 @@ class FakeClock:
 
 
 def test_a_running_status_counts_only_once_an_update_has_had_time_to_restart_the_connector(http_server) -> None:
-    """Measured on Connect 4.3: after a config update, the status still shows the old instance RUNNING until the
+    """Seen on Connect 4.3: after a config update, the status still shows the old instance RUNNING until the
     restart's UNASSIGNED reaches the status topic."""
     restarting = {"connector": {"state": "UNASSIGNED"}, "tasks": [{"id": 0, "state": "RUNNING"}]}
     http_server.replies = [reply(RUNNING), reply(restarting), reply(RUNNING)]

@@ -38,7 +38,8 @@ SETTLE_S = 5.0
 """How long after the configs are written a RUNNING status is believed. Connect restarts an updated connector
 after answering its PUT (DistributedHerder: "Handling connector-only config update by restarting connector"),
 and its status, read back from the status topic, shows the old instance's RUNNING until the restart's
-UNASSIGNED arrives: measured on Connect 4.3 by tests/integration/test_cdc_pipeline.py."""
+UNASSIGNED arrives: seen once on Connect 4.3, when tests/integration/test_cdc_pipeline.py read `connector
+UNASSIGNED` right after an update's apply had returned."""
 
 Connectors = Mapping[str, Mapping[str, str]]
 
